@@ -1,0 +1,155 @@
+# modlife — conformance suite and C reference for Prosody's module lifecycle.
+#
+# Targets
+#   make                 build the reference driver and the runner (build/)
+#   make check           run every case against the reference through prove -j
+#   make check IMPL=D    ... against driver D: a path, or `ref` / `prosody`
+#   make check CASES='cases/x/a.case ...'   run only those case files
+#   make test            -Werror build + runner self-tests + check (ref and
+#                        Prosody) + valgrind
+#   make valgrind        every case against the reference under memcheck
+#   make results         regenerate RESULTS.md from fresh runs
+#   make uncovered       spec rules that no case names (fails if any)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Knobs
+#   IMPL=ref|prosody|PATH   driver under test (default ref)
+#   CASES=FILES             case files (default: every cases/*/*.case)
+#   JOBS=N                  prove -j (default: number of cores)
+#   TIMEOUT=SECONDS         per-case timeout (default 10)
+#   WERROR=1                add -Werror (make test sets it)
+#   V=1                     show full commands
+#   LUA_PC=lua5.4           pkg-config name of Lua
+
+LUA_PC ?= lua5.4
+PREFIX ?= /usr/local
+DESTDIR ?=
+IMPL ?= ref
+TIMEOUT ?= 10
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CASES ?= $(sort $(wildcard cases/*/*.case))
+
+B := build
+CC ?= cc
+WARN := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wwrite-strings -Wvla -Wformat=2 -fno-common
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = $(WARN) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -MMD -MP
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Set-up of build dependencies (Debian packages), see tools/need.
+NEED := tools/need
+
+REF_SRC := $(sort $(wildcard ref/*.c))
+REF_LIB_SRC := $(filter-out ref/driver.c,$(REF_SRC))
+REF_OBJ := $(REF_LIB_SRC:%.c=$(B)/%.o)
+RUN_SRC := $(sort $(wildcard runner/*.c))
+RUN_OBJ := $(RUN_SRC:%.c=$(B)/%.o)
+
+REF_DRIVER := $(B)/modlife-ref
+RUNNER := $(B)/modlife-run
+PROSODY_DRIVER := adapters/prosody/modlife-prosody
+
+ifeq ($(IMPL),ref)
+DRIVER := $(abspath $(REF_DRIVER))
+DRIVER_DEPS := $(REF_DRIVER)
+else ifeq ($(IMPL),prosody)
+DRIVER := $(abspath $(PROSODY_DRIVER))
+DRIVER_DEPS := prosody-setup
+else
+DRIVER := $(IMPL)
+DRIVER_DEPS :=
+endif
+
+.PHONY: all check test valgrind results uncovered spec-index install clean \
+	deps prosody-setup selftest
+all: $(REF_DRIVER) $(RUNNER)
+
+deps:
+	$(Q)$(NEED) build
+
+$(B)/.lua-flags: | deps
+	@mkdir -p $(B)
+	$(Q)pkg-config --cflags $(LUA_PC) > $@.c && pkg-config --libs $(LUA_PC) > $@.l && \
+		mv $@.c $(B)/.lua-cflags && mv $@.l $(B)/.lua-libs && touch $@
+
+$(B)/ref/%.o: ref/%.c $(B)/.lua-flags
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $$(cat $(B)/.lua-cflags) -c -o $@ $<
+
+$(B)/runner/%.o: runner/%.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libmodlife.a: $(REF_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(REF_DRIVER): $(B)/ref/driver.o $(B)/libmodlife.a
+	$(if $(Q),@echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $$(cat $(B)/.lua-libs) -lm
+
+$(RUNNER): $(RUN_OBJ)
+	$(if $(Q),@echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^
+
+-include $(REF_OBJ:.o=.d) $(RUN_OBJ:.o=.d) $(B)/ref/driver.d
+
+prosody-setup:
+	$(Q)$(NEED) prosody
+	$(Q)adapters/prosody/setup $(B)/prosody
+
+# prove runs one TAP stream per case file: the runner is the interpreter.
+check: $(RUNNER) $(DRIVER_DEPS)
+	$(Q)$(NEED) check
+	prove -j$(JOBS) $(PROVE_FLAGS) --exec '$(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) --driver $(DRIVER)' $(CASES)
+
+selftest: $(RUNNER) $(REF_DRIVER)
+	$(Q)$(NEED) check
+	prove -j$(JOBS) runner/tests/
+
+valgrind: $(RUNNER) $(REF_DRIVER)
+	$(Q)$(NEED) valgrind
+	prove -j$(JOBS) --exec '$(abspath $(RUNNER)) --timeout 120 --impl-name ref-valgrind --driver tools/valgrind-driver $(abspath $(REF_DRIVER))' $(CASES)
+
+test:
+	$(MAKE) clean-objs
+	$(MAKE) WERROR=1 all
+	$(MAKE) selftest
+	tools/spec-index --check
+	tools/uncovered
+	$(MAKE) check IMPL=ref
+	$(MAKE) check IMPL=prosody
+	$(MAKE) valgrind
+
+.PHONY: clean-objs
+clean-objs:
+	rm -rf $(B)/ref $(B)/runner $(B)/libmodlife.a $(REF_DRIVER) $(RUNNER)
+
+results: $(RUNNER) $(REF_DRIVER) prosody-setup
+	$(Q)tools/results > RESULTS.md.new && mv RESULTS.md.new RESULTS.md
+	@echo "RESULTS.md regenerated"
+
+uncovered: $(RUNNER)
+	$(Q)tools/uncovered
+
+spec-index: $(RUNNER)
+	$(Q)tools/spec-index
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/modlife
+	install -m 755 $(REF_DRIVER) $(RUNNER) $(DESTDIR)$(PREFIX)/bin/
+	cp -R spec cases $(DESTDIR)$(PREFIX)/share/modlife/
+
+clean:
+	rm -rf $(B)
