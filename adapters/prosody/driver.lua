@@ -1,0 +1,522 @@
+-- driver.lua: the modlife driver (spec/PROTOCOL.md, version 1) for real
+-- Prosody.
+--
+--   MODLIFE_PROSODY_ROOT=<unpacked package> lua5.4 driver.lua MODDIR
+--
+-- Every command is answered by Prosody's own core.modulemanager,
+-- core.hostmanager, core.moduleapi, util.events and util.logger, loaded from
+-- the Debian package that adapters/prosody/setup unpacked. This file only
+-- builds the start-up state Prosody expects, observes it (a log sink, event
+-- wrappers) and renders what it sees. README.md lists every place where it
+-- departs from what /usr/bin/prosody does, and why.
+
+-- luacheck: globals CFG_SOURCEDIR CFG_PLUGINDIR
+
+local VERSION_LINE = "modlife 1"
+
+-- The autoloaded modules of Prosody 0.12.3 (core/modulemanager.lua,
+-- autoload_modules, with prosody.platform = "posix"): disabled so that a
+-- case sees only its own modules (PROTOCOL.md §6).
+local AUTOLOAD = { "posix", "presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs" }
+
+-- Lua's luaO_chunkid keeps at most LUA_IDSIZE - 1 bytes of a file name in
+-- error messages and cuts the front off longer ones ("...ir/mod_x.lua:1:").
+-- The name must stay whole, or "MODDIR/" cannot be normalised away.
+local LUA_IDSIZE = 60
+
+----------------------------------------------------------------------------
+-- Standard output belongs to the protocol.
+--
+-- Keep the real stdout for protocol lines and point everything else that Lua
+-- code could use to reach stdout at stderr, before any Prosody file is
+-- loaded: print (util.startup and util.dependencies print their complaints),
+-- io.write (the default output file) and io.stdout (looked up by
+-- core.loggingmanager's console and stdout sinks when it is required).
+----------------------------------------------------------------------------
+
+local proto_out = io.stdout
+local stderr = io.stderr
+proto_out:setvbuf("line")
+io.output(stderr)
+io.stdout = stderr
+print = function (...) -- luacheck: ignore 121
+	local n = select("#", ...)
+	local parts = {}
+	for i = 1, n do
+		parts[i] = tostring((select(i, ...)))
+	end
+	stderr:write(table.concat(parts, "\t"), "\n")
+end
+
+-- Once stdin is closed the driver must write nothing more (PROTOCOL.md §2).
+local output_open = true
+local function emit(line)
+	if output_open then
+		proto_out:write(line, "\n")
+		proto_out:flush()
+	end
+end
+
+local function die(msg)
+	stderr:write("modlife-prosody: ", msg, "\n")
+	os.exit(1)
+end
+
+----------------------------------------------------------------------------
+-- Arguments and paths
+----------------------------------------------------------------------------
+
+if #arg ~= 1 then die("usage: driver.lua MODDIR") end
+local moddir_arg = arg[1]
+-- util.pluginloader coalesces repeated separators in a plugin directory;
+-- use the same spelling, so that the chunk names it builds start with it.
+local moddir = moddir_arg:gsub("//+", "/")
+if #moddir > 1 then moddir = moddir:gsub("/$", "") end
+if moddir:sub(1, 1) ~= "/" then die("MODDIR must be an absolute path: " .. moddir_arg) end
+if moddir:find(";", 1, true) then die("MODDIR must not contain ';' (Prosody's plugin path separator)") end
+
+local root = os.getenv("MODLIFE_PROSODY_ROOT")
+if not root or root == "" then die("MODLIFE_PROSODY_ROOT is not set (use the modlife-prosody wrapper)") end
+local source_dir = root .. "/usr/lib/prosody"
+
+-- Like /usr/bin/prosody: Prosody's own files first, and no relative entries
+-- (./?.lua), so nothing in the unspecified working directory can shadow them.
+local function sanitise_paths(paths)
+	return (paths:gsub("[^;]+;?", function (entry)
+		if entry:sub(1, 1) ~= "/" then return "" end
+	end):gsub(";;+", ";"))
+end
+package.path = sanitise_paths(source_dir .. "/?.lua;" .. package.path)
+package.cpath = sanitise_paths(source_dir .. "/?.so;" .. package.cpath)
+
+local lfs = require "lfs"
+
+-- The directory Prosody loads modules from: MODDIR itself, or a short
+-- symlink to it when MODDIR is so long that a chunk name "@MODDIR/mod_x.lua"
+-- would be cut by Lua (see LUA_IDSIZE above).
+local plugin_dir = moddir
+local alias
+do
+	local longest = 0
+	local ok, iter, state = pcall(lfs.dir, moddir)
+	if ok then
+		for name in iter, state do
+			if #name > longest then longest = #name end
+		end
+	end
+	if 1 + #moddir + 1 + longest > LUA_IDSIZE then
+		-- os.tmpname() reserves a short unique name by creating a file;
+		-- the symlink replaces it.
+		local name = os.tmpname()
+		os.remove(name)
+		if lfs.link(moddir, name, true) then
+			alias = name
+			plugin_dir = name
+		else
+			stderr:write("modlife-prosody: warning: could not create a short alias of MODDIR; ",
+				"error positions of long module names may be cut by Lua\n")
+		end
+	end
+end
+
+----------------------------------------------------------------------------
+-- Normalisation, escaping and value rendering (PROTOCOL.md §3.3, §5)
+----------------------------------------------------------------------------
+
+local strip_prefixes = {}
+for _, dir in ipairs({ moddir_arg, moddir, alias }) do
+	local prefix = dir:gsub("/$", "") .. "/"
+	local dup = false
+	for _, p in ipairs(strip_prefixes) do dup = dup or p == prefix end
+	if not dup then strip_prefixes[#strip_prefixes + 1] = prefix end
+end
+
+local function remove_plain(s, needle)
+	local out, pos = {}, 1
+	while true do
+		local i, j = s:find(needle, pos, true)
+		if not i then break end
+		out[#out + 1] = s:sub(pos, i - 1)
+		pos = j + 1
+	end
+	out[#out + 1] = s:sub(pos)
+	return table.concat(out)
+end
+
+local function normalise(s)
+	for _, prefix in ipairs(strip_prefixes) do
+		s = remove_plain(s, prefix)
+	end
+	local tb = s:find("\nstack traceback:", 1, true)
+	if tb then
+		s = s:sub(1, tb - 1) .. "\n<traceback>"
+	end
+	return s
+end
+
+local ESCAPES = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+-- Keeps every observation on one line; `"` is escaped only inside quotes.
+local function escape(s, quoted)
+	return (s:gsub('[%c\127\\"]', function (c)
+		if c == '"' then return quoted and '\\"' or '"' end
+		return ESCAPES[c] or string.format("\\x%02x", c:byte())
+	end))
+end
+
+local moduleapi -- core.moduleapi's method table, set once it is loaded
+
+-- Reads t[k] as Lua would, following __index tables only: no metamethod
+-- of a module's table is ever called while rendering.
+local function lookup(t, k)
+	for _ = 1, 100 do
+		local v = rawget(t, k)
+		if v ~= nil then return v end
+		local mt = debug.getmetatable(t)
+		local index = mt and rawget(mt, "__index")
+		if type(index) ~= "table" then return nil end
+		t = index
+	end
+	return nil
+end
+
+-- An api object: a full api has own `name` and `event_handlers`; the api of
+-- a per-host instance of a shared module reaches core.moduleapi through
+-- its global api (__index chains).
+local function is_api(t)
+	if type(t) ~= "table" then return false end
+	if rawget(t, "name") ~= nil and rawget(t, "event_handlers") ~= nil then return true end
+	for _ = 1, 100 do
+		local mt = debug.getmetatable(t)
+		local index = mt and rawget(mt, "__index")
+		if type(index) ~= "table" then return false end
+		if moduleapi and rawequal(index, moduleapi) then return true end
+		t = index
+	end
+	return false
+end
+
+local function is_env(t)
+	return type(t) == "table" and is_api(rawget(t, "module"))
+end
+
+local function plain(v)
+	local t = type(v)
+	if t == "string" then return escape(v) end
+	if t == "nil" or t == "boolean" or t == "number" then return tostring(v) end
+	return "<" .. t .. ">"
+end
+
+local function api_label(api)
+	return plain(lookup(api, "name")) .. "@" .. plain(lookup(api, "host"))
+end
+
+local BARE = "^[A-Za-z_*/][A-Za-z0-9_.*:@/+-]*$"
+
+local function render(v)
+	local t = type(v)
+	if t == "nil" or t == "boolean" or t == "number" then
+		return tostring(v)
+	elseif t == "string" then
+		-- Normalise first: a path under MODDIR is a bare word once MODDIR/ is
+		-- gone, and only the normalised text is comparable across runs.
+		local s = normalise(v)
+		if s:match(BARE) and s ~= "nil" and s ~= "true" and s ~= "false" then
+			return s
+		end
+		return '"' .. escape(s, true) .. '"'
+	elseif t == "table" then
+		if is_api(v) then
+			return "<api " .. api_label(v) .. ">"
+		elseif is_env(v) then
+			return "<env " .. api_label(rawget(v, "module")) .. ">"
+		end
+		return "<table>"
+	end
+	return "<" .. t .. ">"
+end
+
+-- Event data (§3.2): a plain table shows its string-keyed own fields.
+local function render_data(data)
+	if type(data) ~= "table" or is_api(data) or is_env(data) then
+		return render(data)
+	end
+	local keys = {}
+	for k in next, data do
+		if type(k) == "string" then keys[#keys + 1] = k end
+	end
+	table.sort(keys)
+	local parts = {}
+	for i, k in ipairs(keys) do
+		parts[i] = escape(k) .. "=" .. render(rawget(data, k))
+	end
+	return table.concat(parts, " ")
+end
+
+----------------------------------------------------------------------------
+-- Observing events
+----------------------------------------------------------------------------
+
+local LIFECYCLE = {
+	["module-loaded"] = true, ["module-unloaded"] = true, ["module-reloaded"] = true,
+	["host-activated"] = true, ["host-deactivated"] = true,
+}
+local watched = {}
+
+local function is_reported(name)
+	if type(name) ~= "string" then return false end
+	return LIFECYCLE[name] or watched[name]
+		or name:sub(1, 11) == "item-added/" or name:sub(1, 13) == "item-removed/"
+end
+
+local function report_event(object, name, data)
+	local ok, text = pcall(render_data, data)
+	if not ok then
+		stderr:write("modlife-prosody: cannot render data of ", name, ": ", tostring(text), "\n")
+		text = "<unrenderable>"
+	end
+	emit("event " .. object .. " " .. escape(name) .. (text ~= "" and " " .. text or ""))
+end
+
+-- A util.events global wrapper runs inside every wrapper added after it and
+-- right around the handlers, so the first one added sees each dispatch just
+-- before any handler does (PROTOCOL.md §3.2).
+local function make_wrapper(object, on_event)
+	return function (handlers, name, data)
+		if is_reported(name) then
+			report_event(object, name, data)
+		end
+		if on_event then on_event(name, data) end
+		return handlers(name, data)
+	end
+end
+
+local observed = setmetatable({}, { __mode = "k" }) -- events object -> true
+
+local function observe(events, object, on_event)
+	if type(events) == "table" and not observed[events] then
+		observed[events] = true
+		events.add_wrapper(false, make_wrapper(object, on_event))
+	end
+end
+
+----------------------------------------------------------------------------
+-- Log sink
+----------------------------------------------------------------------------
+
+local prosody_format -- util.format.format, loaded with the rest of Prosody
+
+local function safe_tostring(v)
+	local ok, s = pcall(tostring, v)
+	return ok and s or "<" .. type(v) .. ">"
+end
+
+-- PROTOCOL.md §3.1: string.format(fmt, ...) when arguments were given, else
+-- fmt. Prosody's own sinks never raise on bad arguments (util.format), so a
+-- string.format error must not reach the module either: fall back to
+-- Prosody's formatter, which is what its log file would show.
+local function format_message(fmt, ...)
+	if select("#", ...) == 0 then
+		return type(fmt) == "string" and fmt or safe_tostring(fmt)
+	end
+	local ok, s = pcall(string.format, fmt, ...)
+	if ok then return s end
+	ok, s = pcall(prosody_format, fmt, ...)
+	if ok then return s end
+	return safe_tostring(fmt)
+end
+
+-- Module loggers are named "<host>:<name>", "*:<name>" (modulemanager) or
+-- "mod_<name>" (moduleapi's set_global); Prosody's machinery logs as
+-- "modulemanager", "hostmanager", "general", "startup", ...
+local function is_module_logger(name)
+	return type(name) == "string" and (name:find(":", 1, true) ~= nil or name:sub(1, 4) == "mod_")
+end
+
+local function modlife_sink_maker()
+	return function (name, level, message, ...)
+		if is_module_logger(name) then
+			emit("log " .. escape(name) .. " " .. level .. " " .. escape(normalise(format_message(message, ...))))
+		end
+	end
+end
+
+----------------------------------------------------------------------------
+-- Prosody start-up (util.startup, the steps of startup.prosody() that need
+-- neither a config file, the network nor the main loop; see README.md)
+----------------------------------------------------------------------------
+
+-- What /usr/bin/prosody sets before anything else. CFG_PLUGINDIR makes the
+-- real util.pluginloader search plugin_dir, and nothing else, when
+-- core.modulemanager first requires it. No CFG_CONFIGDIR, CFG_DATADIR: no
+-- config file is read and nothing is stored.
+CFG_SOURCEDIR = source_dir
+CFG_PLUGINDIR = plugin_dir
+
+local prosody, config, modulemanager, hostmanager
+
+local function start_prosody()
+	local startup = require "util.startup"
+
+	startup.init_global_state()
+	prosody = _G.prosody
+	prosody.process_type = "prosody"
+	prosody.opts = {} -- instead of startup.parse_args(): arg is MODDIR
+
+	-- Installed before anything can fire or wrap an event. Host events
+	-- objects are created by hostmanager.activate just before it fires
+	-- host-activated here, so this wrapper observes each new host before
+	-- modulemanager's host-activated handler can load anything onto it.
+	observe(prosody.events, "*", function (name, host)
+		if name == "host-activated" and type(host) == "string" then
+			local session = rawget(prosody.hosts, host)
+			if session then observe(session.events, escape(host)) end
+		end
+	end)
+
+	-- The configuration, set through configmanager's API in place of
+	-- startup.read_config(): a global section with no VirtualHost yet.
+	config = require "core.configmanager"
+	config.set("*", "modules_disabled", AUTOLOAD)
+	config.set("*", "log", {
+		{ to = "modlife", levels = { min = "debug" } },
+		-- Everything, machinery included, for the runner's failure report.
+		{ to = "file", filename = "/dev/stderr", timestamps = false },
+	})
+	require "core.loggingmanager".register_sink_type("modlife", modlife_sink_maker)
+	prosody.config_loaded = true -- what read_config() sets; net.server checks it
+
+	startup.init_logging()
+	startup.init_gc()
+	startup.init_errors()
+	startup.sandbox_require()
+	startup.set_function_metatable()
+	startup.check_dependencies()
+	startup.load_libraries()
+	startup.setup_plugindir()
+	startup.setup_datadir()
+	startup.add_global_prosody_functions()
+	startup.read_version()
+	startup.log_greeting()
+	startup.log_startup_warnings()
+	startup.load_secondary_libraries()
+	startup.init_promise()
+	startup.init_async()
+	startup.init_http_client()
+	startup.init_data_store()
+
+	moduleapi = require "core.moduleapi"
+	modulemanager = require "core.modulemanager"
+	hostmanager = require "core.hostmanager"
+	prosody_format = require "util.format".format
+
+	startup.init_global_protection()
+	startup.prepare_to_start()
+	startup.notify_started()
+end
+
+do
+	local ok, err = xpcall(start_prosody, debug.traceback)
+	if not ok then die("Prosody failed to start: " .. tostring(err)) end
+end
+
+----------------------------------------------------------------------------
+-- Commands (PROTOCOL.md §2, §4)
+----------------------------------------------------------------------------
+
+-- Lifecycle result: ok V, fail V ERR, or raise E.
+local function lifecycle(f, ...)
+	local r = table.pack(pcall(f, ...))
+	if not r[1] then return "raise " .. render(r[2]) end
+	if r[2] then return "ok " .. render(r[2]) end
+	return "fail " .. render(r[2]) .. " " .. render(r[3])
+end
+
+local function activate(host)
+	-- The host exists in the configuration with no option of its own, as a
+	-- `VirtualHost "HOST"` line with nothing after it would define it.
+	local hosts_config = config.getconfig()
+	if rawget(hosts_config, host) == nil then
+		config.set(host, "defined", true)
+	end
+	return hostmanager.activate(host, hosts_config[host])
+end
+
+local commands = {
+	activate = { nargs = 1, usage = "HOST", run = function (host)
+		return lifecycle(activate, host)
+	end },
+	deactivate = { nargs = 1, usage = "HOST", run = function (host)
+		return lifecycle(hostmanager.deactivate, host)
+	end },
+	load = { nargs = 2, usage = "HOST NAME", run = function (host, name)
+		return lifecycle(modulemanager.load, host, name)
+	end },
+	unload = { nargs = 2, usage = "HOST NAME", run = function (host, name)
+		return lifecycle(modulemanager.unload, host, name)
+	end },
+	reload = { nargs = 2, usage = "HOST NAME", run = function (host, name)
+		return lifecycle(modulemanager.reload, host, name)
+	end },
+	fire = { nargs = 2, variadic = true, usage = "HOST EVENT [K=V ...]", run = function (host, event, ...)
+		local data = {}
+		for i = 1, select("#", ...) do
+			local pair = select(i, ...)
+			local k, v = pair:match("^([^=]+)=(.*)$")
+			if not k then return "bad fire: expected K=V, got " .. escape(pair) end
+			data[k] = v
+		end
+		local target = prosody.hosts[host] or prosody
+		local r = table.pack(pcall(target.events.fire_event, event, data))
+		if not r[1] then return "raise " .. render(r[2]) end
+		return "ok " .. render(r[2])
+	end },
+	list = { nargs = 1, usage = "HOST", run = function (host)
+		local ok, modules = pcall(modulemanager.get_modules, host)
+		if not ok then return "raise " .. render(modules) end
+		if modules == nil then return "ok (none)" end
+		local names = {}
+		for name in next, modules do names[#names + 1] = safe_tostring(name) end
+		table.sort(names)
+		local line = { "ok" }
+		for _, name in ipairs(names) do line[#line + 1] = escape(name) end
+		return table.concat(line, " ")
+	end },
+	watch = { nargs = 1, usage = "EVENT", run = function (event)
+		watched[event] = true
+		return "ok"
+	end },
+}
+
+local function execute(line)
+	local words = {}
+	for w in line:gmatch("[^ ]+") do words[#words + 1] = w end
+	local verb = words[1]
+	if not verb then return "bad empty command" end
+	local command = commands[verb]
+	if not command then return "bad unknown command " .. escape(verb) end
+	local got = #words - 1
+	if got < command.nargs or (got > command.nargs and not command.variadic) then
+		return "bad usage: " .. verb .. " " .. command.usage
+	end
+	return command.run(table.unpack(words, 2))
+end
+
+emit(VERSION_LINE)
+
+for line in io.stdin:lines() do
+	local ok, result = xpcall(execute, debug.traceback, line)
+	if not ok then
+		-- A driver bug, not Prosody's behaviour: keep the stream in step.
+		stderr:write("modlife-prosody: internal error: ", tostring(result), "\n")
+		result = "bad internal driver error (see stderr)"
+	end
+	emit(result)
+end
+
+-- Nothing may follow the last result line: no __gc or atexit handler gets
+-- to run Lua code that logs (os.exit without closing the Lua state).
+output_open = false
+if alias then os.remove(alias) end
+proto_out:flush()
+os.exit(0, false)
