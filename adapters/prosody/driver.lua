@@ -77,7 +77,7 @@ if moddir:find(";", 1, true) then die("MODDIR must not contain ';' (Prosody's pl
 
 local root = os.getenv("MODLIFE_PROSODY_ROOT")
 if not root or root == "" then die("MODLIFE_PROSODY_ROOT is not set (use the modlife-prosody wrapper)") end
-local source_dir = root .. "/usr/lib/prosody"
+local source_dir = (root .. "/usr/lib/prosody"):gsub("//+", "/")
 
 -- Like /usr/bin/prosody: Prosody's own files first, and no relative entries
 -- (./?.lua), so nothing in the unspecified working directory can shadow them.
@@ -131,12 +131,18 @@ for _, dir in ipairs({ moddir_arg, moddir, alias }) do
 	if not dup then strip_prefixes[#strip_prefixes + 1] = prefix end
 end
 
-local function remove_plain(s, needle)
+-- Beyond §5: Prosody's own files are named as Debian installs them
+-- (/usr/lib/prosody/...), wherever the package was unpacked, so an error
+-- raised inside Prosody reads the same on every machine.
+local INSTALLED_SOURCE_DIR = "/usr/lib/prosody/"
+
+local function replace_plain(s, needle, replacement)
 	local out, pos = {}, 1
 	while true do
 		local i, j = s:find(needle, pos, true)
 		if not i then break end
 		out[#out + 1] = s:sub(pos, i - 1)
+		out[#out + 1] = replacement
 		pos = j + 1
 	end
 	out[#out + 1] = s:sub(pos)
@@ -145,11 +151,18 @@ end
 
 local function normalise(s)
 	for _, prefix in ipairs(strip_prefixes) do
-		s = remove_plain(s, prefix)
+		s = replace_plain(s, prefix, "")
+	end
+	if source_dir .. "/" ~= INSTALLED_SOURCE_DIR then
+		s = replace_plain(s, source_dir .. "/", INSTALLED_SOURCE_DIR)
+	end
+	-- A traceback starts the string or follows a newline; the newline stays.
+	if s:sub(1, 16) == "stack traceback:" then
+		return "<traceback>"
 	end
 	local tb = s:find("\nstack traceback:", 1, true)
 	if tb then
-		s = s:sub(1, tb - 1) .. "\n<traceback>"
+		s = s:sub(1, tb) .. "<traceback>"
 	end
 	return s
 end
@@ -311,17 +324,13 @@ local function safe_tostring(v)
 	return ok and s or "<" .. type(v) .. ">"
 end
 
--- PROTOCOL.md §3.1: string.format(fmt, ...) when arguments were given, else
--- fmt. Prosody's own sinks never raise on bad arguments (util.format), so a
--- string.format error must not reach the module either: fall back to
--- Prosody's formatter, which is what its log file would show.
+-- PROTOCOL.md §3.1: the message as Prosody's own sinks write it, through
+-- util.format.format even when there are no arguments. util.format raises
+-- only when fmt is not a string; what a real server does then depends on
+-- its log configuration (a sink raises into the module, no sink means no
+-- error), so the driver never raises and writes tostring(fmt) instead.
 local function format_message(fmt, ...)
-	if select("#", ...) == 0 then
-		return type(fmt) == "string" and fmt or safe_tostring(fmt)
-	end
-	local ok, s = pcall(string.format, fmt, ...)
-	if ok then return s end
-	ok, s = pcall(prosody_format, fmt, ...)
+	local ok, s = pcall(prosody_format, fmt, ...)
 	if ok then return s end
 	return safe_tostring(fmt)
 end
@@ -333,10 +342,14 @@ local function is_module_logger(name)
 	return type(name) == "string" and (name:find(":", 1, true) ~= nil or name:sub(1, 4) == "mod_")
 end
 
+-- Module messages become protocol lines; every message, machinery
+-- included, also goes to stderr, which the runner shows when a case fails.
 local function modlife_sink_maker()
 	return function (name, level, message, ...)
+		local text = format_message(message, ...)
+		stderr:write(safe_tostring(name), "\t", level, "\t", text, "\n")
 		if is_module_logger(name) then
-			emit("log " .. escape(name) .. " " .. level .. " " .. escape(normalise(format_message(message, ...))))
+			emit("log " .. escape(name) .. " " .. level .. " " .. escape(normalise(text)))
 		end
 	end
 end
@@ -362,6 +375,7 @@ local function start_prosody()
 	prosody = _G.prosody
 	prosody.process_type = "prosody"
 	prosody.opts = {} -- instead of startup.parse_args(): arg is MODDIR
+	prosody_format = require "util.format".format
 
 	-- Installed before anything can fire or wrap an event. Host events
 	-- objects are created by hostmanager.activate just before it fires
@@ -378,11 +392,9 @@ local function start_prosody()
 	-- startup.read_config(): a global section with no VirtualHost yet.
 	config = require "core.configmanager"
 	config.set("*", "modules_disabled", AUTOLOAD)
-	config.set("*", "log", {
-		{ to = "modlife", levels = { min = "debug" } },
-		-- Everything, machinery included, for the runner's failure report.
-		{ to = "file", filename = "/dev/stderr", timestamps = false },
-	})
+	-- Only the driver's sink: Prosody's file and console sinks raise into
+	-- the module when util.format does (module:log with a nil message).
+	config.set("*", "log", { { to = "modlife", levels = { min = "debug" } } })
 	require "core.loggingmanager".register_sink_type("modlife", modlife_sink_maker)
 	prosody.config_loaded = true -- what read_config() sets; net.server checks it
 
@@ -408,7 +420,6 @@ local function start_prosody()
 	moduleapi = require "core.moduleapi"
 	modulemanager = require "core.modulemanager"
 	hostmanager = require "core.hostmanager"
-	prosody_format = require "util.format".format
 
 	startup.init_global_protection()
 	startup.prepare_to_start()
