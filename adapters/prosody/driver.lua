@@ -66,7 +66,7 @@ end
 -- Arguments and paths
 ----------------------------------------------------------------------------
 
-if #arg ~= 1 then die("usage: driver.lua MODDIR") end
+if #arg ~= 1 then die("usage: modlife-prosody MODDIR") end
 local moddir_arg = arg[1]
 -- util.pluginloader coalesces repeated separators in a plugin directory;
 -- use the same spelling, so that the chunk names it builds start with it.
