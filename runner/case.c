@@ -1,0 +1,705 @@
+/*
+ * case.c - the case file parser (spec/CASES.md).
+ *
+ * The parser is strict on purpose: a case that can never pass (a result
+ * line in the middle of a step, a group that never closes) is a mistake
+ * in the case, and saying so with FILE:LINE is cheaper than debugging a
+ * mysterious failure against every implementation.
+ */
+#include "mlr.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct parser {
+	struct mlr_case *c;
+	struct mlr_error *err;
+	unsigned lineno;
+	bool have_transcript;
+	struct mlr_step *step; /* the step being filled, NULL before one */
+
+	/* the open group, if any */
+	bool in_group;
+	enum mlr_item_kind group_kind;
+	unsigned group_line;
+	bool group_separated; /* saw a "--" line */
+	struct mlr_member *members;
+	size_t nmembers, members_cap;
+	struct mlr_line *run; /* lines of the member being read */
+	size_t nrun, run_cap;
+
+	size_t steps_cap, items_cap, raw_cap, modules_cap;
+};
+
+static int fail(struct parser *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct parser *p, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->err->line = line;
+	va_start(ap, fmt);
+	vsnprintf(p->err->message, sizeof p->err->message, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+bool mlr_is_result_line(const char *line)
+{
+	/* PROTOCOL.md §7: "ok" alone or followed by a space. */
+	if (strncmp(line, "ok", 2) == 0 && (line[2] == '\0' || line[2] == ' '))
+		return true;
+	return strncmp(line, "fail ", 5) == 0 ||
+	       strncmp(line, "raise ", 6) == 0 ||
+	       strncmp(line, "bad ", 4) == 0;
+}
+
+static bool is_rule_id(const char *s, size_t n)
+{
+	size_t i = 2, letters = 0, digits = 0;
+
+	if (n < 2 || s[0] != 'R' || s[1] != '-')
+		return false;
+	while (i < n && s[i] >= 'A' && s[i] <= 'Z') {
+		i++;
+		letters++;
+	}
+	if (!letters || i >= n || s[i] != '-')
+		return false;
+	i++;
+	while (i < n && s[i] >= '0' && s[i] <= '9') {
+		i++;
+		digits++;
+	}
+	return digits && i == n;
+}
+
+static bool is_module_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool is_blank_or_comment(const char *s)
+{
+	const char *q = s;
+
+	while (*q == ' ' || *q == '\t')
+		q++;
+	return *q == '\0' || s[0] == '#';
+}
+
+/* Splits value into words and joins them with single spaces. */
+static char *normalise_words(const char *value)
+{
+	struct mlr_buf b;
+	const char *q = value;
+
+	mlr_buf_init(&b);
+	mlr_buf_adds(&b, "");
+	while (*q) {
+		size_t n;
+
+		while (*q == ' ' || *q == '\t')
+			q++;
+		n = strcspn(q, " \t");
+		if (!n)
+			break;
+		if (b.len)
+			mlr_buf_addc(&b, ' ');
+		mlr_buf_add(&b, q, n);
+		q += n;
+	}
+	return mlr_buf_detach(&b);
+}
+
+static char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return mlr_xstrdup(slash ? slash + 1 : path);
+}
+
+/* The folder the case lives in: its area (CASES.md). */
+static char *area_of(const char *path)
+{
+	const char *end = strrchr(path, '/');
+	const char *start;
+
+	while (end && end > path && end[-1] == '/')
+		end--;
+	if (!end || end == path)
+		return mlr_xstrdup("");
+	start = end;
+	while (start > path && start[-1] != '/')
+		start--;
+	return mlr_xstrndup(start, (size_t)(end - start));
+}
+
+static int header_line(struct parser *p, const char *line, unsigned *seen)
+{
+	static const char *const keys[] = { "id", "title", "rules", "tags" };
+	size_t klen = 0, k;
+	const char *value;
+	char *trimmed;
+	size_t vlen;
+
+	while ((line[klen] >= 'a' && line[klen] <= 'z') || line[klen] == '_')
+		klen++;
+	if (!klen || line[klen] != ':')
+		return fail(p, p->lineno,
+			    "expected a header line 'KEY: VALUE' or a section "
+			    "'=== ...'");
+	for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
+		if (strlen(keys[k]) == klen && !strncmp(keys[k], line, klen))
+			break;
+	if (k == sizeof keys / sizeof keys[0])
+		return fail(p, p->lineno, "unknown header key '%.*s'",
+			    (int)klen, line);
+	if (seen[k])
+		return fail(p, p->lineno,
+			    "header key '%s' repeated (first at line %u)",
+			    keys[k], seen[k]);
+	seen[k] = p->lineno;
+
+	value = line + klen + 1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	vlen = strlen(value);
+	while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+		vlen--;
+	trimmed = mlr_xstrndup(value, vlen);
+
+	switch (k) {
+	case 0:
+		p->c->id = trimmed;
+		break;
+	case 1:
+		p->c->title = trimmed;
+		break;
+	case 2:
+		p->c->rules = normalise_words(trimmed);
+		free(trimmed);
+		break;
+	default:
+		p->c->tags = normalise_words(trimmed);
+		free(trimmed);
+		break;
+	}
+	return 0;
+}
+
+static int check_header(struct parser *p, const unsigned *seen,
+			unsigned where)
+{
+	struct mlr_case *c = p->c;
+	char *stem;
+	size_t n;
+	const char *q;
+	int rc = 0;
+
+	if (!seen[0])
+		return fail(p, where, "missing header key 'id'");
+	if (!seen[1])
+		return fail(p, where, "missing header key 'title'");
+	if (!seen[2])
+		return fail(p, where, "missing header key 'rules'");
+	if (!c->tags)
+		c->tags = mlr_xstrdup("");
+
+	stem = base_name(c->path);
+	n = strlen(stem);
+	if (n > 5 && !strcmp(stem + n - 5, ".case"))
+		stem[n - 5] = '\0';
+	if (strcmp(stem, c->id))
+		rc = fail(p, seen[0],
+			  "id '%s' does not match the file name (expected "
+			  "'id: %s')", c->id, stem);
+	free(stem);
+	if (rc)
+		return rc;
+	if (!c->title[0])
+		return fail(p, seen[1], "empty title");
+	if (!c->rules[0])
+		return fail(p, seen[2], "no rule ids in 'rules'");
+	for (q = c->rules; *q;) {
+		n = strcspn(q, " ");
+		if (!is_rule_id(q, n))
+			return fail(p, seen[2],
+				    "bad rule id '%.*s' (expected R-AREA-N, "
+				    "e.g. R-SHARED-2)", (int)n, q);
+		q += n;
+		if (*q)
+			q++;
+	}
+	return 0;
+}
+
+static void push_item(struct parser *p, const struct mlr_item *item)
+{
+	struct mlr_step *s = p->step;
+	void *v = s->items;
+
+	mlr_grow(&v, &p->items_cap, s->nitems + 1, sizeof *s->items);
+	s->items = v;
+	s->items[s->nitems++] = *item;
+}
+
+static void push_raw(struct parser *p, const char *text)
+{
+	struct mlr_step *s = p->step;
+	void *v = s->raw;
+
+	mlr_grow(&v, &p->raw_cap, s->nraw + 1, sizeof *s->raw);
+	s->raw = v;
+	s->raw[s->nraw].text = mlr_xstrdup(text);
+	s->raw[s->nraw].lineno = p->lineno;
+	s->nraw++;
+}
+
+static void free_member_lines(struct mlr_line *lines, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(lines[i].text);
+	free(lines);
+}
+
+static void free_group_state(struct parser *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nmembers; i++)
+		free_member_lines(p->members[i].lines, p->members[i].nlines);
+	free(p->members);
+	free_member_lines(p->run, p->nrun);
+	p->members = NULL;
+	p->nmembers = p->members_cap = 0;
+	p->run = NULL;
+	p->nrun = p->run_cap = 0;
+	p->in_group = false;
+}
+
+static void add_member(struct parser *p, struct mlr_line *lines, size_t n)
+{
+	void *v = p->members;
+
+	mlr_grow(&v, &p->members_cap, p->nmembers + 1, sizeof *p->members);
+	p->members = v;
+	p->members[p->nmembers].lines = lines;
+	p->members[p->nmembers].nlines = n;
+	p->nmembers++;
+}
+
+/* Ends the member being read; the lines move into the member list. */
+static int end_member(struct parser *p)
+{
+	if (!p->nrun)
+		return fail(p, p->lineno, "empty member in a group");
+	add_member(p, p->run, p->nrun);
+	p->run = NULL;
+	p->nrun = p->run_cap = 0;
+	return 0;
+}
+
+static int close_group(struct parser *p)
+{
+	struct mlr_item item;
+
+	if (p->group_separated) {
+		if (end_member(p))
+			return -1;
+	} else {
+		/* No "--": one member per line (CASES.md). */
+		size_t i;
+
+		if (!p->nrun)
+			return fail(p, p->lineno, "empty group");
+		for (i = 0; i < p->nrun; i++) {
+			struct mlr_line *one = mlr_xmalloc(sizeof *one);
+
+			*one = p->run[i];
+			add_member(p, one, 1);
+		}
+		free(p->run);
+		p->run = NULL;
+		p->nrun = p->run_cap = 0;
+	}
+	memset(&item, 0, sizeof item);
+	item.kind = p->group_kind;
+	item.lineno = p->group_line;
+	item.members = p->members;
+	item.nmembers = p->nmembers;
+	push_item(p, &item);
+	p->members = NULL;
+	p->nmembers = p->members_cap = 0;
+	p->in_group = false;
+	return 0;
+}
+
+static bool item_has_result_line(const struct mlr_item *it)
+{
+	size_t m, i;
+
+	if (it->kind == MLR_ITEM_LINE)
+		return mlr_is_result_line(it->line.text);
+	for (m = 0; m < it->nmembers; m++)
+		for (i = 0; i < it->members[m].nlines; i++)
+			if (mlr_is_result_line(it->members[m].lines[i].text))
+				return true;
+	return false;
+}
+
+/*
+ * The runner reads a step's output up to its first result line, so a
+ * result line anywhere but at the end of a step can never match.
+ */
+static int finish_step(struct parser *p)
+{
+	struct mlr_step *s = p->step;
+	const struct mlr_item *last;
+	size_t i;
+
+	if (!s)
+		return 0;
+	if (!s->nitems)
+		return fail(p, s->command.lineno,
+			    "step '> %s' has no expected lines (a step ends "
+			    "with its result line)", s->command.text);
+	for (i = 0; i + 1 < s->nitems; i++)
+		if (item_has_result_line(&s->items[i]))
+			return fail(p, s->items[i].lineno,
+				    "result line before the end of the step "
+				    "(is a '> ' command line missing?)");
+	last = &s->items[s->nitems - 1];
+	if (last->kind == MLR_ITEM_LINE &&
+	    !mlr_is_result_line(last->line.text) &&
+	    strncmp(last->line.text, "{*}", 3) != 0)
+		return fail(p, last->lineno,
+			    "the last expected line of step '> %s' must be "
+			    "its result line (ok, fail, raise or bad)",
+			    s->command.text);
+	return 0;
+}
+
+static int transcript_line(struct parser *p, const char *line)
+{
+	struct mlr_case *c = p->c;
+
+	if (strchr(line, '\r'))
+		return fail(p, p->lineno,
+			    "carriage return in the transcript (CRLF line "
+			    "endings?)");
+	if (is_blank_or_comment(line))
+		return 0;
+
+	if (line[0] == '>') {
+		struct mlr_step *s;
+		void *v;
+
+		if (p->in_group)
+			return fail(p, p->lineno,
+				    "command inside a group: the group opened "
+				    "at line %u is not closed with '}'",
+				    p->group_line);
+		if (line[1] != ' ' || line[2] == '\0' || line[2] == ' ')
+			return fail(p, p->lineno,
+				    "a command line is '> COMMAND'");
+		if (finish_step(p))
+			return -1;
+		v = c->steps;
+		mlr_grow(&v, &p->steps_cap, c->nsteps + 1, sizeof *c->steps);
+		c->steps = v;
+		s = &c->steps[c->nsteps++];
+		memset(s, 0, sizeof *s);
+		s->command.text = mlr_xstrdup(line + 2);
+		s->command.lineno = p->lineno;
+		p->step = s;
+		p->items_cap = p->raw_cap = 0;
+		return 0;
+	}
+
+	if (!p->step)
+		return fail(p, p->lineno,
+			    "expected line before the first command ('> ...')");
+	push_raw(p, line);
+
+	if (!strcmp(line, "{ any order") || !strcmp(line, "{ one of")) {
+		if (p->in_group)
+			return fail(p, p->lineno,
+				    "groups do not nest (a group is open since "
+				    "line %u)", p->group_line);
+		p->in_group = true;
+		p->group_kind = line[2] == 'a' ? MLR_ITEM_ANY_ORDER
+					       : MLR_ITEM_ONE_OF;
+		p->group_line = p->lineno;
+		p->group_separated = false;
+		return 0;
+	}
+	if (line[0] == '{' && strncmp(line, "{*}", 3) != 0)
+		return fail(p, p->lineno,
+			    "unknown group '%s' (groups open with '{ any "
+			    "order' or '{ one of')", line);
+	if (!strcmp(line, "--")) {
+		if (!p->in_group)
+			return fail(p, p->lineno, "'--' outside a group");
+		p->group_separated = true;
+		return end_member(p);
+	}
+	if (!strcmp(line, "}")) {
+		if (!p->in_group)
+			return fail(p, p->lineno, "'}' outside a group");
+		return close_group(p);
+	}
+
+	if (p->in_group) {
+		void *v = p->run;
+
+		mlr_grow(&v, &p->run_cap, p->nrun + 1, sizeof *p->run);
+		p->run = v;
+		p->run[p->nrun].text = mlr_xstrdup(line);
+		p->run[p->nrun].lineno = p->lineno;
+		p->nrun++;
+	} else {
+		struct mlr_item item;
+
+		memset(&item, 0, sizeof item);
+		item.kind = MLR_ITEM_LINE;
+		item.lineno = p->lineno;
+		item.line.text = mlr_xstrdup(line);
+		item.line.lineno = p->lineno;
+		push_item(p, &item);
+	}
+	return 0;
+}
+
+static int section_line(struct parser *p, const char *what)
+{
+	struct mlr_case *c = p->c;
+	size_t n = strlen(what);
+	struct mlr_module *m;
+	void *v;
+	size_t i;
+
+	if (!strcmp(what, "transcript")) {
+		if (p->have_transcript)
+			return fail(p, p->lineno, "second transcript section");
+		p->have_transcript = true;
+		return 0;
+	}
+	if (n < 8 || strncmp(what, "mod_", 4) || strcmp(what + n - 4, ".lua"))
+		return fail(p, p->lineno,
+			    "unknown section '=== %s' (expected "
+			    "'=== mod_NAME.lua' or '=== transcript')", what);
+	if (!is_module_name(what + 4, n - 8))
+		return fail(p, p->lineno,
+			    "bad module name '%.*s' (allowed: A-Z a-z 0-9 _ -)",
+			    (int)(n - 8), what + 4);
+	if (p->have_transcript)
+		return fail(p, p->lineno,
+			    "module section after the transcript (modules "
+			    "come first)");
+	for (i = 0; i < c->nmodules; i++)
+		if (strlen(c->modules[i].name) == n - 8 &&
+		    !strncmp(c->modules[i].name, what + 4, n - 8))
+			return fail(p, p->lineno,
+				    "module '%s' defined twice (first at line "
+				    "%u)", c->modules[i].name,
+				    c->modules[i].lineno);
+	v = c->modules;
+	mlr_grow(&v, &p->modules_cap, c->nmodules + 1, sizeof *c->modules);
+	c->modules = v;
+	m = &c->modules[c->nmodules++];
+	m->name = mlr_xstrndup(what + 4, n - 8);
+	m->text = mlr_xstrdup("");
+	m->len = 0;
+	m->lineno = p->lineno;
+	return 0;
+}
+
+static void module_line(struct parser *p, const char *line, size_t len)
+{
+	struct mlr_module *m = &p->c->modules[p->c->nmodules - 1];
+
+	/* Byte for byte, each line ending in "\n" (CASES.md). */
+	m->text = mlr_xrealloc(m->text, m->len + len + 2);
+	memcpy(m->text + m->len, line, len);
+	m->len += len;
+	m->text[m->len++] = '\n';
+	m->text[m->len] = '\0';
+}
+
+static int read_file(const char *path, struct mlr_buf *data,
+		     struct mlr_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[8192];
+	size_t n;
+
+	if (!f) {
+		err->line = 0;
+		snprintf(err->message, sizeof err->message,
+			 "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		mlr_buf_add(data, chunk, n);
+	if (ferror(f)) {
+		err->line = 0;
+		snprintf(err->message, sizeof err->message,
+			 "cannot read: %s", strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int parse(struct parser *p, const struct mlr_buf *data)
+{
+	enum { HEADER, MODULE, TRANSCRIPT } where = HEADER;
+	unsigned seen[4] = { 0, 0, 0, 0 };
+	const char *q = mlr_buf_str(data);
+	const char *end = q + data->len;
+
+	while (q < end) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+		size_t len = nl ? (size_t)(nl - q) : (size_t)(end - q);
+		char *line;
+		int rc = 0;
+
+		p->lineno++;
+		if (memchr(q, '\0', len))
+			return fail(p, p->lineno, "NUL byte in the case file");
+		line = mlr_xstrndup(q, len);
+		q += len + (nl ? 1 : 0);
+
+		if (!strncmp(line, "=== ", 4)) {
+			if (where == HEADER)
+				rc = check_header(p, seen, p->lineno);
+			else if (where == TRANSCRIPT)
+				rc = finish_step(p);
+			if (!rc && p->in_group)
+				rc = fail(p, p->group_line,
+					  "group not closed with '}'");
+			if (!rc)
+				rc = section_line(p, line + 4);
+			if (!rc) {
+				where = p->have_transcript ? TRANSCRIPT
+							   : MODULE;
+				p->step = NULL;
+			}
+		} else if (where == HEADER) {
+			if (strchr(line, '\r'))
+				rc = fail(p, p->lineno,
+					  "carriage return in the header "
+					  "(CRLF line endings?)");
+			else if (!is_blank_or_comment(line))
+				rc = header_line(p, line, seen);
+		} else if (where == MODULE) {
+			module_line(p, line, len);
+		} else {
+			rc = transcript_line(p, line);
+		}
+		free(line);
+		if (rc)
+			return rc;
+	}
+
+	if (where == HEADER) {
+		if (check_header(p, seen, p->lineno))
+			return -1;
+		return fail(p, p->lineno, "no '=== transcript' section");
+	}
+	if (!p->have_transcript)
+		return fail(p, p->lineno, "no '=== transcript' section");
+	if (p->in_group)
+		return fail(p, p->group_line, "group not closed with '}'");
+	if (finish_step(p))
+		return -1;
+	if (!p->c->nsteps)
+		return fail(p, p->lineno, "the transcript has no steps");
+	return 0;
+}
+
+/*
+ * Reads and validates the case file at path into c (which the caller
+ * releases with mlr_case_release, also after an error). Returns 0, or -1
+ * with err filled in.
+ */
+int mlr_case_load(struct mlr_case *c, const char *path, struct mlr_error *err)
+{
+	struct parser p;
+	struct mlr_buf data;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	memset(&p, 0, sizeof p);
+	c->path = mlr_xstrdup(path);
+	c->area = area_of(path);
+	err->line = 0;
+	err->message[0] = '\0';
+	p.c = c;
+	p.err = err;
+
+	mlr_buf_init(&data);
+	rc = read_file(path, &data, err);
+	if (!rc)
+		rc = parse(&p, &data);
+	free_group_state(&p);
+	mlr_buf_release(&data);
+	return rc;
+}
+
+static void free_item(struct mlr_item *it)
+{
+	size_t m;
+
+	free(it->line.text);
+	for (m = 0; m < it->nmembers; m++)
+		free_member_lines(it->members[m].lines, it->members[m].nlines);
+	free(it->members);
+}
+
+void mlr_case_release(struct mlr_case *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nsteps; i++) {
+		struct mlr_step *s = &c->steps[i];
+
+		free(s->command.text);
+		for (j = 0; j < s->nitems; j++)
+			free_item(&s->items[j]);
+		free(s->items);
+		for (j = 0; j < s->nraw; j++)
+			free(s->raw[j].text);
+		free(s->raw);
+	}
+	free(c->steps);
+	for (i = 0; i < c->nmodules; i++) {
+		free(c->modules[i].name);
+		free(c->modules[i].text);
+	}
+	free(c->modules);
+	free(c->path);
+	free(c->id);
+	free(c->title);
+	free(c->area);
+	free(c->rules);
+	free(c->tags);
+	memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,177 @@
+/*
+ * main.c - modlife-run's command line.
+ *
+ *   modlife-run [--timeout SECONDS] [--impl-name NAME] --driver PROGRAM
+ *               [ARG ...] CASEFILE
+ *   modlife-run --parse CASEFILE...
+ *   modlife-run --list CASEFILE...
+ *
+ * prove --exec appends the case file as the last argument, which is why
+ * the driver command runs from --driver to the one but last argument.
+ * A run always exits 0 once it printed TAP (prove judges the case);
+ * usage errors exit 2.
+ */
+#include "mlr.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TIMEOUT 10.0
+
+static const char usage[] =
+	"usage: modlife-run [--timeout SECONDS] [--impl-name NAME] "
+	"--driver PROGRAM [ARG ...] CASEFILE\n"
+	"       modlife-run --parse CASEFILE...\n"
+	"       modlife-run --list CASEFILE...\n";
+
+static int usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "modlife-run: %s%s\n%s", what, arg, usage);
+	return 2;
+}
+
+static void print_error(FILE *f, const char *path, const struct mlr_error *e)
+{
+	if (e->line)
+		fprintf(f, "%s:%u: %s\n", path, e->line, e->message);
+	else
+		fprintf(f, "%s: %s\n", path, e->message);
+}
+
+/* --parse: "ok" when every file parses, else one FILE:LINE per bad file. */
+static int cmd_parse(int n, char **files)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		struct mlr_case c;
+		struct mlr_error e;
+
+		if (mlr_case_load(&c, files[i], &e)) {
+			print_error(stdout, files[i], &e);
+			bad = 1;
+		}
+		mlr_case_release(&c);
+	}
+	if (!bad)
+		puts("ok");
+	return bad;
+}
+
+/* --list: id, area, rules, tags per case, tab-separated, for tools. */
+static int cmd_list(int n, char **files)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		struct mlr_case c;
+		struct mlr_error e;
+
+		if (mlr_case_load(&c, files[i], &e)) {
+			print_error(stderr, files[i], &e);
+			bad = 1;
+		} else {
+			printf("%s\t%s\t%s\t%s\n", c.id, c.area, c.rules,
+			       c.tags);
+		}
+		mlr_case_release(&c);
+	}
+	return bad;
+}
+
+static int cmd_run(double timeout, const char *impl_name, int n,
+		   char **driver, const char *path)
+{
+	struct mlr_case c;
+	struct mlr_error e;
+	struct mlr_outcome o;
+	char **argv;
+	int i, rc;
+
+	if (mlr_case_load(&c, path, &e)) {
+		mlr_tap_parse_error(stdout, path, &e);
+		mlr_case_release(&c);
+		return 0;
+	}
+	argv = mlr_xcalloc((size_t)n + 1, sizeof *argv);
+	for (i = 0; i < n; i++)
+		argv[i] = driver[i];
+	if (!impl_name)
+		impl_name = driver[0];
+
+	mlr_outcome_init(&o);
+	rc = mlr_run_case(&c, argv, timeout, &o);
+	free(argv);
+	if (rc == MLR_IO_INTERRUPT) {
+		/* Cleaned up already: die of the signal, as prove expects. */
+		int sig = mlr_interrupted();
+
+		mlr_outcome_release(&o);
+		mlr_case_release(&c);
+		fflush(stdout);
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return 1;
+	}
+	mlr_tap_report(stdout, &c, &o, impl_name);
+	mlr_outcome_release(&o);
+	mlr_case_release(&c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double timeout = DEFAULT_TIMEOUT;
+	const char *impl_name = NULL;
+	int i = 1, rc;
+
+	mlr_signals_init();
+	atexit(mlr_run_cleanup);
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--parse")) {
+		if (argc < 3)
+			return usage_error("--parse needs a case file", "");
+		return cmd_parse(argc - 2, argv + 2);
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--list")) {
+		if (argc < 3)
+			return usage_error("--list needs a case file", "");
+		return cmd_list(argc - 2, argv + 2);
+	}
+
+	while (i < argc && strcmp(argv[i], "--driver")) {
+		if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			char *end;
+
+			timeout = strtod(argv[i + 1], &end);
+			if (end == argv[i + 1] || *end || !(timeout > 0) ||
+			    !isfinite(timeout) || timeout > 1e6)
+				return usage_error("bad --timeout: ",
+						   argv[i + 1]);
+			i += 2;
+		} else if (!strcmp(argv[i], "--impl-name") && i + 1 < argc) {
+			impl_name = argv[i + 1];
+			i += 2;
+		} else {
+			return usage_error("unknown or incomplete option: ",
+					   argv[i]);
+		}
+	}
+	if (i >= argc)
+		return usage_error("--driver is required", "");
+	i++;
+	if (argc - i < 2)
+		return usage_error("--driver needs a PROGRAM and then a "
+				   "CASEFILE", "");
+	rc = cmd_run(timeout, impl_name, argc - 1 - i, argv + i,
+		     argv[argc - 1]);
+	if (fflush(stdout) || ferror(stdout))
+		return 1;
+	return rc;
+}

@@ -1,0 +1,236 @@
+/*
+ * match.c - does one step's actual output match its expected lines?
+ *
+ * A backtracking matcher over the step's items (CASES.md): plain lines
+ * with {*} globs, "{ any order" groups whose members may come in any
+ * order (one after the other, never interleaved) and "{ one of" groups.
+ * The whole actual block must be consumed. When no way matches, the
+ * divergence reported is the furthest actual line any attempt reached,
+ * which is where a person reading the diff wants to look.
+ */
+#include "mlr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Bounds the work on pathological groups (many similar members followed
+ * by a mismatch explore n! orders). Running out is a failure, never a
+ * pass.
+ */
+#define MATCH_BUDGET 20000000ul
+
+struct matcher {
+	const struct mlr_item *items;
+	size_t nitems;
+	char *const *actual;
+	size_t n;
+	unsigned char **used; /* per item: member flags of any-order groups */
+	unsigned long budget;
+	bool gave_up;
+	struct mlr_divergence *div;
+};
+
+/* Matches text against pattern, where "{*}" stands for any run of bytes. */
+bool mlr_glob_match(const char *pattern, const char *text)
+{
+	const char *star_p = NULL; /* pattern just after the last {*} */
+	const char *star_t = NULL; /* text position that {*} resumes from */
+
+	for (;;) {
+		if (!strncmp(pattern, "{*}", 3)) {
+			pattern += 3;
+			star_p = pattern;
+			star_t = text;
+			continue;
+		}
+		if (*pattern && *pattern == *text) {
+			pattern++;
+			text++;
+			continue;
+		}
+		if (!*pattern && !*text)
+			return true;
+		/* Let the last {*} swallow one more byte and retry. */
+		if (!star_p || !*star_t)
+			return false;
+		star_t++;
+		pattern = star_p;
+		text = star_t;
+	}
+}
+
+static void note_failure(struct matcher *m, size_t pos,
+			 const struct mlr_line *expected)
+{
+	struct mlr_divergence *d = m->div;
+
+	/* The first attempt to reach a position names it (written order). */
+	if (!d->found || pos > d->actual_index) {
+		d->found = true;
+		d->actual_index = pos;
+		d->expected = expected;
+	}
+}
+
+static bool spend(struct matcher *m)
+{
+	if (m->budget == 0) {
+		m->gave_up = true;
+		return false;
+	}
+	m->budget--;
+	return true;
+}
+
+/* Matches a member's lines at pos; *next gets the position after them. */
+static bool match_lines(struct matcher *m, const struct mlr_member *mem,
+			size_t pos, size_t *next)
+{
+	size_t i;
+
+	for (i = 0; i < mem->nlines; i++) {
+		if (!spend(m))
+			return false;
+		if (pos + i >= m->n ||
+		    !mlr_glob_match(mem->lines[i].text, m->actual[pos + i])) {
+			note_failure(m, pos + i, &mem->lines[i]);
+			return false;
+		}
+	}
+	*next = pos + mem->nlines;
+	return true;
+}
+
+static bool same_member(const struct mlr_member *a,
+			const struct mlr_member *b)
+{
+	size_t i;
+
+	if (a->nlines != b->nlines)
+		return false;
+	for (i = 0; i < a->nlines; i++)
+		if (strcmp(a->lines[i].text, b->lines[i].text))
+			return false;
+	return true;
+}
+
+static bool match_from(struct matcher *m, size_t item, size_t pos);
+
+static bool match_any_order(struct matcher *m, size_t item, size_t pos,
+			    size_t left)
+{
+	const struct mlr_item *it = &m->items[item];
+	unsigned char *used = m->used[item];
+	size_t j, k;
+
+	if (left == 0)
+		return match_from(m, item + 1, pos);
+	for (j = 0; j < it->nmembers; j++) {
+		size_t next;
+		bool dup = false;
+
+		if (used[j])
+			continue;
+		/*
+		 * Trying a member identical to an unused earlier one repeats
+		 * work already done: skipping it keeps repeated lines from
+		 * costing n! attempts.
+		 */
+		for (k = 0; k < j && !dup; k++)
+			dup = !used[k] &&
+			      same_member(&it->members[k], &it->members[j]);
+		if (dup)
+			continue;
+		if (!match_lines(m, &it->members[j], pos, &next))
+			continue;
+		used[j] = 1;
+		if (match_any_order(m, item, next, left - 1)) {
+			used[j] = 0;
+			return true;
+		}
+		used[j] = 0;
+		if (m->gave_up)
+			return false;
+	}
+	return false;
+}
+
+static bool match_from(struct matcher *m, size_t item, size_t pos)
+{
+	for (;;) {
+		const struct mlr_item *it;
+		size_t j, next;
+
+		if (m->gave_up)
+			return false;
+		if (item == m->nitems) {
+			if (pos == m->n)
+				return true;
+			note_failure(m, pos, NULL);
+			return false;
+		}
+		it = &m->items[item];
+		switch (it->kind) {
+		case MLR_ITEM_LINE:
+			if (!spend(m))
+				return false;
+			if (pos >= m->n ||
+			    !mlr_glob_match(it->line.text, m->actual[pos])) {
+				note_failure(m, pos, &it->line);
+				return false;
+			}
+			item++;
+			pos++;
+			break;
+		case MLR_ITEM_ONE_OF:
+			for (j = 0; j < it->nmembers; j++) {
+				if (match_lines(m, &it->members[j], pos,
+						&next) &&
+				    match_from(m, item + 1, next))
+					return true;
+				if (m->gave_up)
+					return false;
+			}
+			return false;
+		case MLR_ITEM_ANY_ORDER:
+			return match_any_order(m, item, pos, it->nmembers);
+		}
+	}
+}
+
+/*
+ * Matches the actual lines of one step (its whole block, result line
+ * included) against step's expected items. Returns true on a match;
+ * otherwise false, with div saying where it diverged.
+ */
+bool mlr_match_step(const struct mlr_step *step, char *const *actual,
+		    size_t n, struct mlr_divergence *div)
+{
+	struct matcher m;
+	size_t i;
+	bool ok;
+
+	memset(div, 0, sizeof *div);
+	m.items = step->items;
+	m.nitems = step->nitems;
+	m.actual = actual;
+	m.n = n;
+	m.budget = MATCH_BUDGET;
+	m.gave_up = false;
+	m.div = div;
+	m.used = mlr_xcalloc(step->nitems, sizeof *m.used);
+	for (i = 0; i < step->nitems; i++)
+		if (step->items[i].kind == MLR_ITEM_ANY_ORDER)
+			m.used[i] = mlr_xcalloc(step->items[i].nmembers, 1);
+
+	ok = match_from(&m, 0, 0);
+	div->gave_up = m.gave_up;
+	if (ok)
+		div->found = false;
+
+	for (i = 0; i < step->nitems; i++)
+		free(m.used[i]);
+	free(m.used);
+	return ok && !m.gave_up;
+}

@@ -1,0 +1,372 @@
+/*
+ * run.c - one case against one driver, from temp dir to outcome.
+ *
+ * The outcome is a pass only when every step matched, the driver then
+ * wrote nothing more and exited 0 within the deadline: every other path
+ * leaves o->pass false, so a bug here can cost a pass but not invent one.
+ * Whatever happens, the driver's process group is killed and the
+ * temporary directory removed before returning.
+ */
+#include "mlr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *active_dir; /* for mlr_run_cleanup */
+
+void mlr_outcome_init(struct mlr_outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	mlr_buf_init(&o->message);
+	mlr_lines_init(&o->after);
+	mlr_buf_init(&o->stderr_text);
+}
+
+void mlr_outcome_release(struct mlr_outcome *o)
+{
+	size_t i;
+
+	mlr_buf_release(&o->message);
+	for (i = 0; i < o->nactual; i++)
+		mlr_lines_release(&o->actual[i].lines);
+	free(o->actual);
+	mlr_lines_release(&o->after);
+	mlr_buf_release(&o->stderr_text);
+	memset(o, 0, sizeof *o);
+}
+
+/* Kills the driver and removes the temp dir of a run cut short by exit(). */
+void mlr_run_cleanup(void)
+{
+	mlr_kill_active();
+	if (active_dir) {
+		mlr_tmpdir_remove(active_dir);
+		free(active_dir);
+		active_dir = NULL;
+	}
+}
+
+struct run {
+	const struct mlr_case *c;
+	struct mlr_outcome *o;
+	struct mlr_driver d;
+	double timeout;
+	bool started;
+};
+
+static void reason(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Adds a reason for failing; several are joined with "; ". */
+static void reason(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->o->message.len)
+		mlr_buf_adds(&r->o->message, "; ");
+	va_start(ap, fmt);
+	mlr_buf_vaddf(&r->o->message, fmt, ap);
+	va_end(ap);
+}
+
+/* "the driver exited with status 1" once it has ended, within the deadline. */
+static int driver_end(struct run *r, struct mlr_buf *how)
+{
+	int rc = mlr_driver_wait_exit(&r->d);
+
+	if (rc == MLR_IO_INTERRUPT)
+		return rc;
+	if (rc == MLR_IO_TIMEOUT)
+		mlr_buf_addf(how, "closed its stdout but did not exit within "
+			     "%g s", r->timeout);
+	else
+		mlr_driver_describe_exit(&r->d, how);
+	return 0;
+}
+
+/*
+ * Explains a read that did not give a line: where is "before the result
+ * line of step 2" or similar. Returns MLR_IO_INTERRUPT to stop, else 0.
+ */
+static int read_failure(struct run *r, int rc, const char *where,
+			size_t lineno)
+{
+	struct mlr_buf how;
+
+	switch (rc) {
+	case MLR_IO_INTERRUPT:
+		return rc;
+	case MLR_IO_TIMEOUT:
+		reason(r, "timeout: no complete output %s within %g s", where,
+		       r->timeout);
+		return 0;
+	case MLR_IO_TOO_LONG:
+		reason(r, "protocol violation: output line %zu %s is longer "
+		       "than 64 KiB", lineno, where);
+		return 0;
+	case MLR_IO_NUL:
+		reason(r, "protocol violation: NUL byte in output line %zu %s",
+		       lineno, where);
+		return 0;
+	default:
+		break;
+	}
+	mlr_buf_init(&how);
+	if (driver_end(r, &how) == MLR_IO_INTERRUPT) {
+		mlr_buf_release(&how);
+		return MLR_IO_INTERRUPT;
+	}
+	if (rc == MLR_IO_PARTIAL)
+		reason(r, "the driver's output ended inside a line (no "
+		       "newline) %s; the driver %s", where, mlr_buf_str(&how));
+	else
+		reason(r, "the driver %s %s", mlr_buf_str(&how), where);
+	mlr_buf_release(&how);
+	return 0;
+}
+
+static int greet(struct run *r)
+{
+	char *line = NULL;
+	int rc = mlr_driver_read_line(&r->d, &line);
+	const char *rest;
+
+	if (rc != MLR_IO_OK) {
+		rc = read_failure(r, rc, "before its greeting", 1);
+		if (line)
+			reason(r, "got \"%.200s\"", line);
+		free(line);
+		return rc;
+	}
+	/* PROTOCOL.md §1: "modlife VERSION [CAPABILITY ...]". */
+	if (strncmp(line, "modlife ", 8)) {
+		reason(r, "bad greeting: expected \"modlife %s ...\", got "
+		       "\"%.200s\"", MLR_PROTOCOL_VERSION, line);
+	} else {
+		size_t vlen;
+
+		rest = line + 8;
+		vlen = strcspn(rest, " ");
+		if (vlen != strlen(MLR_PROTOCOL_VERSION) ||
+		    strncmp(rest, MLR_PROTOCOL_VERSION, vlen))
+			reason(r, "protocol version mismatch: the driver speaks "
+			       "version \"%.*s\", the runner speaks version %s",
+			       (int)(vlen > 100 ? 100 : vlen), rest,
+			       MLR_PROTOCOL_VERSION);
+	}
+	free(line);
+	return 0;
+}
+
+static struct mlr_lines *new_actual_step(struct mlr_outcome *o)
+{
+	void *v = o->actual;
+	size_t cap = o->nactual;
+
+	/* Steps are few; growing one at a time keeps the outcome simple. */
+	mlr_grow(&v, &cap, o->nactual + 1, sizeof *o->actual);
+	o->actual = v;
+	mlr_lines_init(&o->actual[o->nactual].lines);
+	return &o->actual[o->nactual++].lines;
+}
+
+/* Sends step i and reads its block. Returns 0 (see o->message) or stop. */
+static int run_step(struct run *r, size_t i, bool *diverged)
+{
+	const struct mlr_step *s = &r->c->steps[i];
+	struct mlr_lines *got = new_actual_step(r->o);
+	struct mlr_buf cmd, where;
+	int rc;
+
+	*diverged = false;
+	r->o->step = i + 1;
+	mlr_buf_init(&cmd);
+	mlr_buf_init(&where);
+	mlr_buf_addf(&where, "before the result line of step %zu (> %s)", i + 1,
+		     s->command.text);
+	mlr_buf_addf(&cmd, "%s\n", s->command.text);
+	rc = mlr_driver_write(&r->d, cmd.data);
+	mlr_buf_release(&cmd);
+	/* A driver that stopped reading may still have output to show. */
+	if (rc == MLR_IO_GONE)
+		rc = 0;
+	if (rc) {
+		rc = read_failure(r, rc, where.data, 0);
+		goto out;
+	}
+
+	for (;;) {
+		char *line;
+
+		rc = mlr_driver_read_line(&r->d, &line);
+		if (line)
+			mlr_lines_push(got, line);
+		if (rc != MLR_IO_OK) {
+			rc = read_failure(r, rc, where.data, got->n);
+			break;
+		}
+		if (got->n > MLR_MAX_LINES_PER_COMMAND) {
+			reason(r, "protocol violation: more than %u output "
+			       "lines for step %zu (> %s)",
+			       MLR_MAX_LINES_PER_COMMAND, i + 1,
+			       s->command.text);
+			break;
+		}
+		if (mlr_is_result_line(line)) {
+			if (!mlr_match_step(s, got->v, got->n, &r->o->div)) {
+				*diverged = true;
+				if (r->o->div.gave_up)
+					reason(r, "step %zu (> %s): too many "
+					       "ways to try matching the "
+					       "groups; the output does not "
+					       "match in any tried",
+					       i + 1, s->command.text);
+				else
+					reason(r, "the output of step %zu "
+					       "(> %s) differs from the "
+					       "expected lines", i + 1,
+					       s->command.text);
+			}
+			break;
+		}
+	}
+	/* A cut-off block still gets a first divergence to show. */
+	if (r->o->message.len && !*diverged && rc == 0)
+		mlr_match_step(s, got->v, got->n, &r->o->div);
+out:
+	mlr_buf_release(&where);
+	return rc;
+}
+
+/* After the last step: EOF, nothing more written, exit status 0. */
+static int finish(struct run *r)
+{
+	struct mlr_lines *after = &r->o->after;
+	struct mlr_buf how;
+	int rc;
+
+	r->o->step = r->c->nsteps + 1;
+	mlr_driver_close_input(&r->d);
+	for (;;) {
+		char *line;
+
+		rc = mlr_driver_read_line(&r->d, &line);
+		if (line)
+			mlr_lines_push(after, line);
+		if (rc == MLR_IO_EOF)
+			break;
+		if (rc == MLR_IO_INTERRUPT)
+			return rc;
+		if (rc == MLR_IO_TIMEOUT) {
+			reason(r, "the driver did not exit within %g s (stdin "
+			       "was closed after the last step)", r->timeout);
+			return 0;
+		}
+		if (rc != MLR_IO_OK || after->n > MLR_MAX_LINES_PER_COMMAND)
+			break;
+	}
+	if (after->n)
+		reason(r, "the driver wrote %zu line%s after stdin was closed "
+		       "(PROTOCOL.md §2: it must exit without writing)",
+		       after->n, after->n == 1 ? "" : "s");
+	mlr_buf_init(&how);
+	rc = driver_end(r, &how);
+	if (rc == 0 && !mlr_driver_exited_ok(&r->d))
+		reason(r, "the driver %s after stdin was closed (expected "
+		       "exit status 0)", mlr_buf_str(&how));
+	mlr_buf_release(&how);
+	return rc;
+}
+
+static int start(struct run *r, char *const *driver_argv)
+{
+	struct mlr_buf why, name;
+	char **argv;
+	size_t n = 0, i;
+	int rc = 0;
+
+	mlr_buf_init(&why);
+	active_dir = mlr_tmpdir_create(&why);
+	if (!active_dir) {
+		reason(r, "%s", why.data);
+		mlr_buf_release(&why);
+		return -1;
+	}
+	for (i = 0; i < r->c->nmodules && !rc; i++) {
+		const struct mlr_module *m = &r->c->modules[i];
+
+		mlr_buf_init(&name);
+		mlr_buf_addf(&name, "mod_%s.lua", m->name);
+		rc = mlr_tmpdir_write(active_dir, name.data, m->text, m->len,
+				      &why);
+		mlr_buf_release(&name);
+	}
+	if (rc) {
+		reason(r, "%s", why.data);
+		mlr_buf_release(&why);
+		return -1;
+	}
+
+	/* PROTOCOL.md §1: DRIVER MODDIR. */
+	while (driver_argv[n])
+		n++;
+	argv = mlr_xcalloc(n + 2, sizeof *argv);
+	for (i = 0; i < n; i++)
+		argv[i] = driver_argv[i];
+	argv[n] = active_dir;
+	rc = mlr_driver_start(&r->d, argv, r->timeout, &why);
+	free(argv);
+	r->started = true;
+	if (rc)
+		reason(r, "%s", why.data);
+	mlr_buf_release(&why);
+	return rc;
+}
+
+/*
+ * Runs case c against the driver command driver_argv (NULL-terminated)
+ * with one deadline of timeout seconds, filling o. Returns 0, or
+ * MLR_IO_INTERRUPT when the runner got a termination signal (everything
+ * is cleaned up either way).
+ */
+int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
+		 double timeout, struct mlr_outcome *o)
+{
+	struct run r;
+	size_t i;
+	int rc = 0;
+	bool diverged = false;
+
+	memset(&r, 0, sizeof r);
+	r.c = c;
+	r.o = o;
+	r.timeout = timeout;
+	o->pass = false;
+
+	if (start(&r, driver_argv) == 0) {
+		rc = greet(&r);
+		for (i = 0; !rc && !o->message.len && i < c->nsteps; i++)
+			rc = run_step(&r, i, &diverged);
+		if (!rc && !o->message.len)
+			rc = finish(&r);
+		if (!rc && !o->message.len)
+			o->pass = true;
+	}
+
+	if (r.started) {
+		mlr_driver_stop(&r.d);
+		o->stderr_text = r.d.err;
+		o->stderr_dropped = r.d.err_dropped;
+		mlr_buf_init(&r.d.err);
+	}
+	if (active_dir) {
+		if (mlr_tmpdir_remove(active_dir) && !rc) {
+			o->pass = false;
+			reason(&r, "could not remove the temporary directory %s",
+			       active_dir);
+		}
+		free(active_dir);
+		active_dir = NULL;
+	}
+	return rc == MLR_IO_INTERRUPT ? rc : 0;
+}

@@ -1,0 +1,318 @@
+/*
+ * tap.c - the runner's TAP output: one test per case file.
+ *
+ * TAP version 13 (prove 3.44 rejects 14). A failure carries a YAML
+ * block that prove's own YAMLish reader must be able to parse: when it
+ * cannot, prove drops the whole block and reports a parse error, so the
+ * writer here stays inside that reader's subset (double-quoted scalars,
+ * "|" blocks whose first line is not indented more than the rest).
+ */
+#include "mlr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds on what a report shows; a runaway driver must not flood prove. */
+#define SHOW_LINE_BYTES 2000u
+#define SHOW_DIFF_LINES 2000u
+
+/* Test descriptions: '#' would start a directive (a "# TODO" passes). */
+static void put_description(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '#' || ch == '\\')
+			fputc('\\', f);
+		fputc(ch < 0x20 || ch == 0x7f ? ' ' : ch, f);
+	}
+}
+
+/*
+ * A line as shown inside a "|" block: control bytes become \xHH (an
+ * invisible "\r" is often the very difference being reported), and very
+ * long lines are cut with a note.
+ */
+static void show_line(struct mlr_buf *out, const char *s, bool first)
+{
+	size_t i, n = strlen(s);
+	size_t shown = n > SHOW_LINE_BYTES ? SHOW_LINE_BYTES : n;
+
+	for (i = 0; i < shown; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f || (first && i == 0 && ch == ' '))
+			mlr_buf_addf(out, "\\x%02x", ch);
+		else
+			mlr_buf_addc(out, (char)ch);
+	}
+	if (shown < n)
+		mlr_buf_addf(out, " [... %zu more bytes]", n - shown);
+}
+
+static void put_quoted(FILE *f, const char *s, size_t n)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch == '\t')
+			fputs("\\t", f);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static bool plain_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (!n || !((s[0] >= 'A' && s[0] <= 'Z') ||
+		    (s[0] >= 'a' && s[0] <= 'z') ||
+		    (s[0] >= '0' && s[0] <= '9') || s[0] == '/' || s[0] == '.'))
+		return false;
+	if (s[n - 1] == ' ' || s[n - 1] == ':' || strstr(s, ": ") ||
+	    strstr(s, " #"))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789 ._/=:,()-+", s[i]))
+			return false;
+	return true;
+}
+
+/* key: value, the value plain when that is unambiguous, else quoted. */
+static void put_scalar(FILE *f, const char *indent, const char *key,
+		       const char *value)
+{
+	size_t n = strlen(value);
+
+	fprintf(f, "%s%s: ", indent, key);
+	if (n > SHOW_LINE_BYTES) {
+		struct mlr_buf cut;
+
+		mlr_buf_init(&cut);
+		mlr_buf_add(&cut, value, SHOW_LINE_BYTES);
+		mlr_buf_addf(&cut, " [... %zu more bytes]", n - SHOW_LINE_BYTES);
+		put_quoted(f, cut.data, cut.len);
+		mlr_buf_release(&cut);
+	} else if (plain_ok(value)) {
+		fputs(value, f);
+	} else {
+		put_quoted(f, value, n);
+	}
+	fputc('\n', f);
+}
+
+/* key: | followed by lines, at most max of them shown. */
+static void put_block(FILE *f, const char *key, char *const *lines, size_t n,
+		      size_t max, const char *tail)
+{
+	struct mlr_buf b;
+	size_t i, shown = n > max ? max : n;
+
+	fprintf(f, "  %s: |\n", key);
+	mlr_buf_init(&b);
+	for (i = 0; i < shown; i++) {
+		mlr_buf_adds(&b, "    ");
+		show_line(&b, lines[i], i == 0);
+		mlr_buf_addc(&b, '\n');
+	}
+	if (shown < n)
+		mlr_buf_addf(&b, "    [... %zu more lines not shown]\n",
+			     n - shown);
+	if (tail)
+		mlr_buf_addf(&b, "    %s\n", tail);
+	fputs(mlr_buf_str(&b), f);
+	mlr_buf_release(&b);
+}
+
+/* Prints the TAP for a case file that did not parse: FILE:LINE: MESSAGE. */
+void mlr_tap_parse_error(FILE *f, const char *path,
+			 const struct mlr_error *err)
+{
+	struct mlr_buf d;
+
+	mlr_buf_init(&d);
+	if (err->line)
+		mlr_buf_addf(&d, "%s:%u: %s", path, err->line, err->message);
+	else
+		mlr_buf_addf(&d, "%s: %s", path, err->message);
+	fputs("TAP version 13\n1..1\nnot ok 1 - ", f);
+	put_description(f, d.data);
+	fputs("\n  ---\n", f);
+	put_scalar(f, "  ", "message", d.data);
+	fputs("  ...\n", f);
+	mlr_buf_release(&d);
+}
+
+static bool line_eq(const char *expected, const char *actual)
+{
+	return !strcmp(expected, actual) || mlr_glob_match(expected, actual);
+}
+
+/* The transcripts of the steps that ran, in the case file's own format. */
+struct transcripts {
+	struct mlr_lines expected, actual;
+	size_t exp_div_line, act_div_line; /* 1-based; 0 when unknown */
+};
+
+static void build_transcripts(struct transcripts *t, const struct mlr_case *c,
+			      const struct mlr_outcome *o)
+{
+	size_t steps = o->nactual, i, j;
+	struct mlr_buf b;
+
+	mlr_lines_init(&t->expected);
+	mlr_lines_init(&t->actual);
+	t->exp_div_line = t->act_div_line = 0;
+	for (i = 0; i < steps && i < c->nsteps; i++) {
+		const struct mlr_step *s = &c->steps[i];
+		const struct mlr_lines *got = &o->actual[i].lines;
+		bool div_here = o->div.found && i + 1 == o->step;
+
+		mlr_buf_init(&b);
+		mlr_buf_addf(&b, "> %s", s->command.text);
+		mlr_lines_pushdup(&t->expected, b.data);
+		mlr_lines_push(&t->actual, mlr_buf_detach(&b));
+		for (j = 0; j < s->nraw; j++) {
+			if (div_here && o->div.expected &&
+			    s->raw[j].lineno == o->div.expected->lineno)
+				t->exp_div_line = t->expected.n + 1;
+			mlr_lines_pushdup(&t->expected, s->raw[j].text);
+		}
+		if (div_here && o->div.actual_index < got->n)
+			t->act_div_line = t->actual.n + 1 + o->div.actual_index;
+		for (j = 0; j < got->n; j++)
+			mlr_lines_pushdup(&t->actual, got->v[j]);
+	}
+	if (o->after.n) {
+		mlr_lines_pushdup(&t->actual, "# after stdin was closed:");
+		for (j = 0; j < o->after.n; j++)
+			mlr_lines_pushdup(&t->actual, o->after.v[j]);
+	}
+}
+
+static void put_divergence(FILE *f, const struct mlr_case *c,
+			   const struct mlr_outcome *o,
+			   const struct transcripts *t)
+{
+	const struct mlr_lines *got = &o->actual[o->step - 1].lines;
+	char num[32];
+
+	fputs("  first_divergence:\n", f);
+	if (o->div.expected) {
+		struct mlr_buf at;
+
+		put_scalar(f, "    ", "expected", o->div.expected->text);
+		if (t->exp_div_line) {
+			snprintf(num, sizeof num, "%zu", t->exp_div_line);
+			put_scalar(f, "    ", "expected_line", num);
+		}
+		mlr_buf_init(&at);
+		mlr_buf_addf(&at, "%s:%u", c->path, o->div.expected->lineno);
+		put_scalar(f, "    ", "case_line", at.data);
+		mlr_buf_release(&at);
+	} else {
+		put_scalar(f, "    ", "expected",
+			   "(nothing more: the step's expected lines ended)");
+	}
+	if (o->div.actual_index < got->n) {
+		put_scalar(f, "    ", "actual", got->v[o->div.actual_index]);
+		snprintf(num, sizeof num, "%zu", t->act_div_line);
+		put_scalar(f, "    ", "actual_line", num);
+	} else {
+		put_scalar(f, "    ", "actual",
+			   "(nothing more: the step's output ended)");
+	}
+}
+
+/*
+ * Prints the TAP stream for one case run: the plan, ok/not ok, and for
+ * a failure the YAML diagnostics (reason, step, first divergence, diff,
+ * stderr, the command to rerun just this case).
+ */
+void mlr_tap_report(FILE *f, const struct mlr_case *c,
+		    const struct mlr_outcome *o, const char *impl_name)
+{
+	struct transcripts t;
+	struct mlr_lines diff, err_lines;
+	struct mlr_buf b;
+	char num[32];
+
+	fputs("TAP version 13\n1..1\n", f);
+	fputs(o->pass ? "ok 1 - " : "not ok 1 - ", f);
+	put_description(f, c->id);
+	fputs(": ", f);
+	put_description(f, c->title);
+	fputc('\n', f);
+	if (o->pass)
+		return;
+
+	fputs("  ---\n", f);
+	put_scalar(f, "  ", "message", mlr_buf_str(&o->message));
+	if (o->step == 0) {
+		put_scalar(f, "  ", "step", "greeting");
+	} else if (o->step > c->nsteps) {
+		put_scalar(f, "  ", "step", "end (stdin closed after the last step)");
+	} else {
+		fputs("  step:\n", f);
+		snprintf(num, sizeof num, "%zu", o->step);
+		put_scalar(f, "    ", "number", num);
+		put_scalar(f, "    ", "command",
+			   c->steps[o->step - 1].command.text);
+	}
+
+	build_transcripts(&t, c, o);
+	if (o->div.found && o->step >= 1 && o->step <= o->nactual)
+		put_divergence(f, c, o, &t);
+	mlr_lines_init(&diff);
+	if (mlr_diff_unified(&diff, t.expected.v, t.expected.n, t.actual.v,
+			     t.actual.n, line_eq, 3))
+		put_block(f, "diff", diff.v, diff.n, SHOW_DIFF_LINES, NULL);
+	mlr_lines_release(&diff);
+	mlr_lines_release(&t.expected);
+	mlr_lines_release(&t.actual);
+
+	if (o->stderr_text.len) {
+		const char *q = o->stderr_text.data;
+		const char *end = q + o->stderr_text.len;
+
+		mlr_lines_init(&err_lines);
+		while (q < end) {
+			const char *nl = memchr(q, '\n', (size_t)(end - q));
+			size_t len = nl ? (size_t)(nl - q) : (size_t)(end - q);
+			char *line = mlr_xstrndup(q, len);
+			char *nul = memchr(q, '\0', len);
+
+			/* Show a NUL as the end of its line, not a crash. */
+			if (nul)
+				line[nul - q] = '\0';
+			mlr_lines_push(&err_lines, line);
+			q += len + (nl ? 1 : 0);
+		}
+		mlr_buf_init(&b);
+		if (o->stderr_dropped)
+			mlr_buf_addf(&b, "[... %zu more bytes of stderr not kept]",
+				     o->stderr_dropped);
+		put_block(f, "stderr", err_lines.v, err_lines.n, (size_t)-1,
+			  b.len ? b.data : NULL);
+		mlr_buf_release(&b);
+		mlr_lines_release(&err_lines);
+	}
+
+	mlr_buf_init(&b);
+	mlr_buf_addf(&b, "make check IMPL=%s CASES=%s", impl_name, c->path);
+	put_scalar(f, "  ", "rerun", b.data);
+	mlr_buf_release(&b);
+	fputs("  ...\n", f);
+}

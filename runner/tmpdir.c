@@ -1,0 +1,132 @@
+/*
+ * tmpdir.c - the per-case module directory (PROTOCOL.md §1: MODDIR).
+ *
+ * Removal is recursive and does not trust the contents: the driver
+ * may have written anything into the directory, including symbolic
+ * links (never followed) and directories it made unreadable.
+ */
+#include "mlr.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Makes a fresh directory under $TMPDIR (or /tmp) and returns its
+ * absolute path, which the caller frees after mlr_tmpdir_remove. Returns
+ * NULL with the reason in why.
+ */
+char *mlr_tmpdir_create(struct mlr_buf *why)
+{
+	const char *base = getenv("TMPDIR");
+	struct mlr_buf path;
+
+	if (!base || !*base)
+		base = "/tmp";
+	mlr_buf_init(&path);
+	/* The driver gets an absolute MODDIR whatever TMPDIR looks like. */
+	if (base[0] != '/') {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof cwd)) {
+			mlr_buf_addf(why, "cannot get the working directory: %s",
+				     strerror(errno));
+			return NULL;
+		}
+		mlr_buf_addf(&path, "%s/", cwd);
+	}
+	mlr_buf_addf(&path, "%s/modlife.XXXXXX", base);
+	if (!mkdtemp(path.data)) {
+		mlr_buf_addf(why, "cannot create a temporary directory in %s: %s",
+			     base, strerror(errno));
+		mlr_buf_release(&path);
+		return NULL;
+	}
+	return mlr_buf_detach(&path);
+}
+
+/* Writes dir/name with the given bytes; a new file, never through a link. */
+int mlr_tmpdir_write(const char *dir, const char *name, const char *data,
+		     size_t len, struct mlr_buf *why)
+{
+	struct mlr_buf path;
+	int fd, rc = 0;
+
+	mlr_buf_init(&path);
+	mlr_buf_addf(&path, "%s/%s", dir, name);
+	fd = open(path.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		mlr_buf_addf(why, "cannot create %s: %s", path.data,
+			     strerror(errno));
+		mlr_buf_release(&path);
+		return -1;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			mlr_buf_addf(why, "cannot write %s: %s", path.data,
+				     strerror(errno));
+			rc = -1;
+			break;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) && !rc) {
+		mlr_buf_addf(why, "cannot write %s: %s", path.data,
+			     strerror(errno));
+		rc = -1;
+	}
+	mlr_buf_release(&path);
+	return rc;
+}
+
+static int remove_tree_at(int parent, const char *name, int depth)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(parent, name, 0);
+	if (depth > 64)
+		return -1;
+	/* A directory the driver made unreadable must still go. */
+	if ((st.st_mode & 0700) != 0700)
+		fchmodat(parent, name, 0700, 0);
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (remove_tree_at(dirfd(d), e->d_name, depth + 1))
+			rc = -1;
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR))
+		rc = -1;
+	return rc;
+}
+
+/* Removes dir and everything in it. Returns 0, or -1 if anything stayed. */
+int mlr_tmpdir_remove(const char *dir)
+{
+	return remove_tree_at(AT_FDCWD, dir, 0);
+}
