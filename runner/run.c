@@ -85,28 +85,34 @@ static int driver_end(struct run *r, struct mlr_buf *how)
 }
 
 /*
- * Explains a read that did not give a line: where is "before the result
- * line of step 2" or similar. Returns MLR_IO_INTERRUPT to stop, else 0.
+ * Explains a read that did not give a line. what names what was being
+ * read: "the greeting" or "step 2 (> load a.example x)"; lineno is the
+ * offending line's number in that output. Returns MLR_IO_INTERRUPT to
+ * stop, else 0.
  */
-static int read_failure(struct run *r, int rc, const char *where,
+static int read_failure(struct run *r, int rc, const char *what,
 			size_t lineno)
 {
-	struct mlr_buf how;
+	struct mlr_buf how, before;
 
 	switch (rc) {
 	case MLR_IO_INTERRUPT:
 		return rc;
 	case MLR_IO_TIMEOUT:
-		reason(r, "timeout: no complete output %s within %g s", where,
-		       r->timeout);
+		if (!strcmp(what, "the greeting"))
+			reason(r, "timeout: no greeting within %g s",
+			       r->timeout);
+		else
+			reason(r, "timeout: no result line for %s within %g s",
+			       what, r->timeout);
 		return 0;
 	case MLR_IO_TOO_LONG:
-		reason(r, "protocol violation: output line %zu %s is longer "
-		       "than 64 KiB", lineno, where);
+		reason(r, "protocol violation: line %zu of the output for %s "
+		       "is longer than 64 KiB", lineno, what);
 		return 0;
 	case MLR_IO_NUL:
-		reason(r, "protocol violation: NUL byte in output line %zu %s",
-		       lineno, where);
+		reason(r, "protocol violation: NUL byte in line %zu of the "
+		       "output for %s", lineno, what);
 		return 0;
 	default:
 		break;
@@ -116,11 +122,18 @@ static int read_failure(struct run *r, int rc, const char *where,
 		mlr_buf_release(&how);
 		return MLR_IO_INTERRUPT;
 	}
+	mlr_buf_init(&before);
+	if (!strcmp(what, "the greeting"))
+		mlr_buf_adds(&before, "before its greeting");
+	else
+		mlr_buf_addf(&before, "before the result line of %s", what);
 	if (rc == MLR_IO_PARTIAL)
 		reason(r, "the driver's output ended inside a line (no "
-		       "newline) %s; the driver %s", where, mlr_buf_str(&how));
+		       "newline) %s; the driver %s", before.data,
+		       mlr_buf_str(&how));
 	else
-		reason(r, "the driver %s %s", mlr_buf_str(&how), where);
+		reason(r, "the driver %s %s", mlr_buf_str(&how), before.data);
+	mlr_buf_release(&before);
 	mlr_buf_release(&how);
 	return 0;
 }
@@ -132,7 +145,7 @@ static int greet(struct run *r)
 	const char *rest;
 
 	if (rc != MLR_IO_OK) {
-		rc = read_failure(r, rc, "before its greeting", 1);
+		rc = read_failure(r, rc, "the greeting", 1);
 		if (line)
 			reason(r, "got \"%.200s\"", line);
 		free(line);
@@ -182,8 +195,7 @@ static int run_step(struct run *r, size_t i, bool *diverged)
 	r->o->step = i + 1;
 	mlr_buf_init(&cmd);
 	mlr_buf_init(&where);
-	mlr_buf_addf(&where, "before the result line of step %zu (> %s)", i + 1,
-		     s->command.text);
+	mlr_buf_addf(&where, "step %zu (> %s)", i + 1, s->command.text);
 	mlr_buf_addf(&cmd, "%s\n", s->command.text);
 	rc = mlr_driver_write(&r->d, cmd.data);
 	mlr_buf_release(&cmd);

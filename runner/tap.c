@@ -29,6 +29,40 @@ static void put_description(FILE *f, const char *s)
 }
 
 /*
+ * Length of the valid UTF-8 sequence at s (n bytes left), 0 if there is
+ * none: bytes that are not UTF-8 are shown as \xHH so that the report
+ * stays valid YAML (and shows what the byte was).
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/*
  * A line as shown inside a "|" block: control bytes become \xHH (an
  * invisible "\r" is often the very difference being reported), and very
  * long lines are cut with a note.
@@ -40,11 +74,16 @@ static void show_line(struct mlr_buf *out, const char *s, bool first)
 
 	for (i = 0; i < shown; i++) {
 		unsigned char ch = (unsigned char)s[i];
+		size_t u = ch >= 0x80
+			? utf8_len((const unsigned char *)s + i, n - i) : 1;
 
-		if (ch < 0x20 || ch == 0x7f || (first && i == 0 && ch == ' '))
+		if (ch < 0x20 || ch == 0x7f || !u ||
+		    (first && i == 0 && ch == ' ')) {
 			mlr_buf_addf(out, "\\x%02x", ch);
-		else
-			mlr_buf_addc(out, (char)ch);
+		} else {
+			mlr_buf_add(out, s + i, u);
+			i += u - 1;
+		}
 	}
 	if (shown < n)
 		mlr_buf_addf(out, " [... %zu more bytes]", n - shown);
@@ -52,7 +91,7 @@ static void show_line(struct mlr_buf *out, const char *s, bool first)
 
 static void put_quoted(FILE *f, const char *s, size_t n)
 {
-	size_t i;
+	size_t i, u;
 
 	fputc('"', f);
 	for (i = 0; i < n; i++) {
@@ -66,8 +105,13 @@ static void put_quoted(FILE *f, const char *s, size_t n)
 			fputs("\\t", f);
 		else if (ch < 0x20 || ch == 0x7f)
 			fprintf(f, "\\x%02x", ch);
-		else
+		else if (ch < 0x80)
 			fputc(ch, f);
+		else if ((u = utf8_len((const unsigned char *)s + i, n - i))) {
+			fwrite(s + i, 1, u, f);
+			i += u - 1;
+		} else
+			fprintf(f, "\\x%02x", ch);
 	}
 	fputc('"', f);
 }

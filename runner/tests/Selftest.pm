@@ -1,0 +1,196 @@
+# Selftest.pm - helpers for the runner's self-tests (runner/tests/*.t).
+#
+# Each run of build/modlife-run gets a private TMPDIR and a pid file the
+# fake drivers write ("PID PGID MODDIR", see drivers/lib.sh). After the
+# run the helpers check what a user of the runner relies on:
+#   - the verdict as prove itself reads the TAP (TAP::Parser), so that a
+#     malformed YAML block or a stray "# TODO" cannot hide;
+#   - the runner exited 0 (prove judges the case, not the exit code);
+#   - the driver had its own process group and nothing of that group is
+#     alive afterwards;
+#   - the private TMPDIR is empty again.
+package Selftest;
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Exporter qw(import);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use POSIX qw(:sys_wait_h);
+use TAP::Parser;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+our @EXPORT = qw(run_runner expect_pass expect_fail check_clean driver
+	case_file log_file $ROOT $RUN);
+
+our $ROOT = abs_path(dirname(__FILE__) . '/../..');
+our $RUN = "$ROOT/build/modlife-run";
+
+# Paths in messages are as given, so run from the root with short paths.
+chdir $ROOT or die "chdir $ROOT: $!";
+-x $RUN or BAIL_OUT("$RUN is missing: run 'make build/modlife-run' first");
+
+sub driver { "runner/tests/drivers/$_[0]" }
+sub case_file { "runner/tests/cases/$_[0].case" }
+sub log_file { "runner/tests/logs/$_[0].log" }
+
+sub slurp {
+	my ($path) = @_;
+	open my $f, '<', $path or return '';
+	local $/;
+	my $s = <$f>;
+	return defined $s ? $s : '';
+}
+
+# Live (non-zombie) processes whose process group is $pgid.
+sub group_members {
+	my ($pgid) = @_;
+	my @pids;
+	for my $stat (glob '/proc/[0-9]*/stat') {
+		my $s = slurp($stat);
+		next unless $s =~ /^(\d+) \(.*\) (\S) (\d+) (\d+) /s;
+		push @pids, $1 if $2 ne 'Z' && $4 == $pgid;
+	}
+	return @pids;
+}
+
+sub parse_tap {
+	my ($r) = @_;
+	if ($r->{out} eq '') {
+		@$r{qw(verdict parse_errors tap_version plan tests)} =
+			('fail', ['no output'], 0, '', 0);
+		return;
+	}
+	my $p = TAP::Parser->new({ tap => $r->{out} });
+	my @tests;
+	while (my $res = $p->next) {
+		push @tests, $res if $res->is_test;
+		$r->{yaml} = $res->data if $res->is_yaml;
+	}
+	$r->{parse_errors} = [ $p->parse_errors ];
+	$r->{tap_version} = $p->version;
+	$r->{plan} = $p->plan;
+	$r->{tests} = scalar @tests;
+	$r->{desc} = @tests ? $tests[0]->description : undef;
+	$r->{directive} = @tests ? $tests[0]->directive : undef;
+	# A pass is what prove would count as one, and only that.
+	$r->{verdict} = (@tests == 1 && $tests[0]->is_ok &&
+			 $tests[0]->is_actual_ok && !$tests[0]->has_directive &&
+			 !@{ $r->{parse_errors} } && ($r->{plan} // '') eq '1..1')
+		? 'pass' : 'fail';
+	$r->{message} = ref $r->{yaml} eq 'HASH' ? $r->{yaml}{message} : undef;
+}
+
+# Runs the runner. Options: args => [...] (the whole command line), or
+# driver => [PROGRAM, ARG...], case => FILE, timeout => SECONDS (2);
+# signal => [NAME, AFTER_SECONDS] to send the runner a signal;
+# env => { ... }. Returns a hash of what happened (see the top).
+sub run_runner {
+	my %o = @_;
+	my $dir = tempdir('mlr-selftest.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my $tmp = "$dir/tmp";
+	mkdir $tmp or die "mkdir $tmp: $!";
+	my @cmd = ($RUN, $o{args} ? @{ $o{args} } :
+		('--timeout', $o{timeout} // 2, '--driver', @{ $o{driver} },
+		 $o{case}));
+	my %r = (cmd => "@cmd");
+
+	my $t0 = time;
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		$ENV{TMPDIR} = $tmp;
+		$ENV{MLR_TEST_PIDFILE} = "$dir/pid";
+		$ENV{$_} = $o{env}{$_} for keys %{ $o{env} || {} };
+		open STDIN, '<', '/dev/null';
+		open STDOUT, '>', "$dir/out";
+		open STDERR, '>', "$dir/err";
+		exec @cmd or POSIX::_exit(127);
+	}
+	my $signalled = 0;
+	my $limit = $o{limit} // 30;
+	while (waitpid($pid, WNOHANG) == 0) {
+		my $t = time - $t0;
+		if ($o{signal} && !$signalled && $t >= $o{signal}[1]) {
+			kill $o{signal}[0], $pid;
+			$signalled = 1;
+		}
+		if ($t > $limit) {
+			$r{hung} = 1;
+			kill 'KILL', $pid;
+		}
+		sleep 0.01;
+	}
+	$r{status} = $?;
+	$r{rc} = $? >> 8;
+	$r{signal} = $? & 127;
+	$r{elapsed} = time - $t0;
+	$r{out} = slurp("$dir/out");
+	$r{err} = slurp("$dir/err");
+
+	if (-e "$dir/pid") {
+		@r{qw(driver_pid driver_pgid moddir)} =
+			split ' ', slurp("$dir/pid");
+		# SIGKILL is asynchronous; give the kernel a moment.
+		my @left;
+		for (1 .. 200) {
+			@left = group_members($r{driver_pid});
+			last unless @left;
+			sleep 0.01;
+		}
+		$r{leftover} = \@left;
+	} else {
+		$r{leftover} = [];
+	}
+	opendir my $d, $tmp or die "opendir $tmp: $!";
+	$r{tmp_left} = [ grep { !/^\.\.?$/ } readdir $d ];
+	closedir $d;
+	parse_tap(\%r);
+	return \%r;
+}
+
+# The checks every run must pass, whatever the verdict.
+sub check_clean {
+	my ($r) = @_;
+	ok(!$r->{hung}, 'the runner finished by itself');
+	is($r->{signal}, 0, 'the runner was not killed by a signal');
+	is($r->{rc}, 0, 'the runner exited 0 (prove judges the TAP)');
+	is_deeply($r->{parse_errors}, [], 'prove parses the TAP and YAML')
+		or diag($r->{out});
+	is($r->{tap_version}, 13, 'TAP version 13');
+	is($r->{directive}, '', 'no TODO/SKIP directive');
+	if (defined $r->{driver_pid}) {
+		is($r->{driver_pgid}, $r->{driver_pid},
+		   'the driver led its own process group');
+		ok(defined $r->{moddir} && $r->{moddir} =~ m{^/},
+		   'the driver got an absolute MODDIR');
+	}
+	is_deeply($r->{leftover}, [], 'no process of the driver\'s group is left');
+	is_deeply($r->{tmp_left}, [], 'TMPDIR is empty again');
+}
+
+sub expect_pass {
+	my ($name, %o) = @_;
+	my $r = run_runner(%o);
+	subtest $name => sub {
+		is($r->{verdict}, 'pass', 'ok 1') or diag($r->{out}, $r->{err});
+		check_clean($r);
+	};
+	return $r;
+}
+
+# $want: a regex the YAML message must match.
+sub expect_fail {
+	my ($name, $want, %o) = @_;
+	my $r = run_runner(%o);
+	subtest $name => sub {
+		is($r->{verdict}, 'fail', 'not ok 1') or diag($r->{out});
+		like($r->{message} // '', $want, 'the reason') or diag($r->{out});
+		check_clean($r);
+	};
+	return $r;
+}
+
+1;
