@@ -228,10 +228,12 @@ static int run_step(struct run *r, size_t i, bool *diverged)
 			if (!mlr_match_step(s, got->v, got->n, &r->o->div)) {
 				*diverged = true;
 				if (r->o->div.gave_up)
-					reason(r, "step %zu (> %s): too many "
-					       "ways to try matching the "
-					       "groups; the output does not "
-					       "match in any tried",
+					reason(r, "the output of step %zu "
+					       "(> %s) differs from the "
+					       "expected lines in every way "
+					       "tried before the matcher's "
+					       "limit (groups with too many "
+					       "possible orders)",
 					       i + 1, s->command.text);
 				else
 					reason(r, "the output of step %zu "
