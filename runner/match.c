@@ -60,17 +60,36 @@ bool mlr_glob_match(const char *pattern, const char *text)
 	}
 }
 
+static size_t common_prefix(const char *a, const char *b)
+{
+	size_t i = 0;
+
+	while (a[i] && a[i] == b[i])
+		i++;
+	return i;
+}
+
 static void note_failure(struct matcher *m, size_t pos,
 			 const struct mlr_line *expected)
 {
 	struct mlr_divergence *d = m->div;
 
-	/* The first attempt to reach a position names it (written order). */
 	if (!d->found || pos > d->actual_index) {
 		d->found = true;
 		d->actual_index = pos;
 		d->expected = expected;
+		return;
 	}
+	/*
+	 * Several alternatives (group members) can fail at the same line:
+	 * name the one that looks most like the actual line, which is most
+	 * likely the one meant; ties keep the written order.
+	 */
+	if (pos == d->actual_index && pos < m->n && expected &&
+	    (!d->expected ||
+	     common_prefix(expected->text, m->actual[pos]) >
+		     common_prefix(d->expected->text, m->actual[pos])))
+		d->expected = expected;
 }
 
 static bool spend(struct matcher *m)

@@ -64,10 +64,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 /*
  * A line as shown inside a "|" block: control bytes become \xHH (an
- * invisible "\r" is often the very difference being reported), and very
- * long lines are cut with a note.
+ * invisible "\r" is often the very difference being reported), tabs too
+ * unless raw_tabs, and very long lines are cut with a note. The first
+ * line of a block must not start with blanks: prove's YAML reader takes
+ * its indentation for the block's.
  */
-static void show_line(struct mlr_buf *out, const char *s, bool first)
+static void show_line(struct mlr_buf *out, const char *s, bool first,
+		      bool raw_tabs)
 {
 	size_t i, n = strlen(s);
 	size_t shown = n > SHOW_LINE_BYTES ? SHOW_LINE_BYTES : n;
@@ -75,10 +78,14 @@ static void show_line(struct mlr_buf *out, const char *s, bool first)
 	for (i = 0; i < shown; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		size_t u = ch >= 0x80
-			? utf8_len((const unsigned char *)s + i, n - i) : 1;
+			? utf8_len((const unsigned char *)s + i, shown - i) : 1;
+		bool blank = ch == ' ' || ch == '\t';
 
-		if (ch < 0x20 || ch == 0x7f || !u ||
-		    (first && i == 0 && ch == ' ')) {
+		if (first && i == 0 && blank) {
+			mlr_buf_addf(out, "\\x%02x", ch);
+		} else if (ch == '\t' && raw_tabs) {
+			mlr_buf_addc(out, '\t');
+		} else if (ch < 0x20 || ch == 0x7f || !u) {
 			mlr_buf_addf(out, "\\x%02x", ch);
 		} else {
 			mlr_buf_add(out, s + i, u);
@@ -159,7 +166,7 @@ static void put_scalar(FILE *f, const char *indent, const char *key,
 
 /* key: | followed by lines, at most max of them shown. */
 static void put_block(FILE *f, const char *key, char *const *lines, size_t n,
-		      size_t max, const char *tail)
+		      size_t max, const char *tail, bool raw_tabs)
 {
 	struct mlr_buf b;
 	size_t i, shown = n > max ? max : n;
@@ -168,7 +175,7 @@ static void put_block(FILE *f, const char *key, char *const *lines, size_t n,
 	mlr_buf_init(&b);
 	for (i = 0; i < shown; i++) {
 		mlr_buf_adds(&b, "    ");
-		show_line(&b, lines[i], i == 0);
+		show_line(&b, lines[i], i == 0, raw_tabs);
 		mlr_buf_addc(&b, '\n');
 	}
 	if (shown < n)
@@ -322,7 +329,8 @@ void mlr_tap_report(FILE *f, const struct mlr_case *c,
 	mlr_lines_init(&diff);
 	if (mlr_diff_unified(&diff, t.expected.v, t.expected.n, t.actual.v,
 			     t.actual.n, line_eq, 3))
-		put_block(f, "diff", diff.v, diff.n, SHOW_DIFF_LINES, NULL);
+		put_block(f, "diff", diff.v, diff.n, SHOW_DIFF_LINES, NULL,
+			  false);
 	mlr_lines_release(&diff);
 	mlr_lines_release(&t.expected);
 	mlr_lines_release(&t.actual);
@@ -349,7 +357,7 @@ void mlr_tap_report(FILE *f, const struct mlr_case *c,
 			mlr_buf_addf(&b, "[... %zu more bytes of stderr not kept]",
 				     o->stderr_dropped);
 		put_block(f, "stderr", err_lines.v, err_lines.n, (size_t)-1,
-			  b.len ? b.data : NULL);
+			  b.len ? b.data : NULL, true);
 		mlr_buf_release(&b);
 		mlr_lines_release(&err_lines);
 	}

@@ -12,6 +12,7 @@ use Test::More;
 
 my $logs = tempdir('mlr-logs.XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $n = 0;
+my $r;
 
 sub write_log {
 	my ($text) = @_;
@@ -47,7 +48,7 @@ accepts('groups', 'members in the other order', "$head$y3$x2${x1}ok nil\n");
 rejects('groups', 'a member with its lines swapped',
 	"$head$x1$x2${y3}ok nil\n");
 rejects('groups', 'interleaved members', "$head$x2$y3${x1}ok nil\n");
-my $r = rejects('groups', 'a missing member', "$head$x2${x1}ok nil\n");
+$r = rejects('groups', 'a missing member', "$head$x2${x1}ok nil\n");
 is($r->{yaml}{first_divergence}{actual}, 'ok nil',
    'divergence: the result line came where the member was due');
 rejects('groups', 'a member twice', "$head$x2$x1$y3${y3}ok nil\n");
@@ -67,6 +68,10 @@ rejects('group-lines', 'a line twice',
 	"> unload a.example m\n$lines[0]$lines[0]$lines[1]$tail");
 rejects('group-lines', 'a missing line',
 	"> unload a.example m\n$lines[0]$lines[1]$tail");
+$r = rejects('group-lines', 'a changed line',
+	"> unload a.example m\nevent a.example item-removed/b item=9\n$lines[0]$lines[2]$tail");
+is($r->{yaml}{first_divergence}{expected}, 'event a.example item-removed/b item=2',
+   'divergence: names the member most like the actual line');
 rejects('group-lines', 'a line after the group that belongs in it',
 	"> unload a.example m\n$lines[0]$lines[1]$tail$lines[2]");
 
