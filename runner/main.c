@@ -104,7 +104,8 @@ static int cmd_run(double timeout, const char *impl_name, int n,
 	mlr_outcome_init(&o);
 	rc = mlr_run_case(&c, argv, timeout, &o);
 	free(argv);
-	if (rc == MLR_IO_INTERRUPT) {
+	/* A signal that came outside a wait still ends the run. */
+	if (rc == MLR_IO_INTERRUPT || mlr_interrupted()) {
 		/* Cleaned up already: die of the signal, as prove expects. */
 		int sig = mlr_interrupted();
 

@@ -77,8 +77,9 @@ static int driver_end(struct run *r, struct mlr_buf *how)
 	if (rc == MLR_IO_INTERRUPT)
 		return rc;
 	if (rc == MLR_IO_TIMEOUT)
-		mlr_buf_addf(how, "closed its stdout but did not exit within "
-			     "%g s", r->timeout);
+		mlr_buf_addf(how, "%sdid not exit within %g s",
+			     r->d.out_eof ? "closed its stdout but " : "",
+			     r->timeout);
 	else
 		mlr_driver_describe_exit(&r->d, how);
 	return 0;
@@ -271,11 +272,6 @@ static int finish(struct run *r)
 			break;
 		if (rc == MLR_IO_INTERRUPT)
 			return rc;
-		if (rc == MLR_IO_TIMEOUT) {
-			reason(r, "the driver did not exit within %g s (stdin "
-			       "was closed after the last step)", r->timeout);
-			return 0;
-		}
 		if (rc != MLR_IO_OK || after->n > MLR_MAX_LINES_PER_COMMAND)
 			break;
 	}
@@ -283,6 +279,11 @@ static int finish(struct run *r)
 		reason(r, "the driver wrote %zu line%s after stdin was closed "
 		       "(PROTOCOL.md §2: it must exit without writing)",
 		       after->n, after->n == 1 ? "" : "s");
+	if (rc == MLR_IO_TIMEOUT) {
+		reason(r, "the driver did not exit within %g s (stdin was "
+		       "closed after the last step)", r->timeout);
+		return 0;
+	}
 	mlr_buf_init(&how);
 	rc = driver_end(r, &how);
 	if (rc == 0 && !mlr_driver_exited_ok(&r->d))

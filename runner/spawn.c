@@ -436,6 +436,8 @@ int mlr_driver_wait_exit(struct mlr_driver *d)
 			return 0;
 		}
 		rc = pump(d);
+		/* Nobody reads it any more; do not let it pile up. */
+		mlr_buf_consume(&d->out, d->out.len);
 		if (rc && rc != MLR_IO_GONE)
 			return rc;
 	}

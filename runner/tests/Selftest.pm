@@ -87,7 +87,7 @@ sub parse_tap {
 # Runs the runner. Options: args => [...] (the whole command line), or
 # driver => [PROGRAM, ARG...], case => FILE, timeout => SECONDS (2);
 # signal => [NAME, AFTER_SECONDS] to send the runner a signal;
-# env => { ... }. Returns a hash of what happened (see the top).
+# env => { ... }; vmem_kb => N to cap the runner's memory. Returns a hash of what happened (see the top).
 sub run_runner {
 	my %o = @_;
 	my $dir = tempdir('mlr-selftest.XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -96,6 +96,9 @@ sub run_runner {
 	my @cmd = ($RUN, $o{args} ? @{ $o{args} } :
 		('--timeout', $o{timeout} // 2, '--driver', @{ $o{driver} },
 		 $o{case}));
+	# A memory limit (KiB) makes a runaway buffer a test failure.
+	@cmd = ('sh', '-c', "ulimit -v $o{vmem_kb} && exec \"\$@\"", 'sh', @cmd)
+		if $o{vmem_kb};
 	my %r = (cmd => "@cmd");
 
 	my $t0 = time;

@@ -73,6 +73,11 @@ $r = expect_fail('a line after stdin was closed fails',
 like($r->{yaml}{diff}, qr/^\+log a\.example:x debug goodbye$/m,
      'the late line is in the diff');
 
+$r = expect_fail('endless output after stdin was closed fails, in bounded memory',
+	qr/wrote 10001 lines after stdin was closed.*did not exit within 2 s/,
+	driver => [ driver('endless-after'), $log ], case => $case,
+	vmem_kb => 200000);
+
 expect_fail('exiting at once fails',
 	qr/exited with status 0 before its greeting/,
 	driver => [ driver('exit-at-once') ], case => $case);
@@ -113,7 +118,8 @@ expect_fail('garbage with a NUL byte fails', qr/NUL byte/,
 
 $r = expect_fail('endless output fails at 10000 lines',
 	qr/more than 10000 output lines for step 1/,
-	driver => [ driver('endless') ], case => $case, timeout => 5);
+	driver => [ driver('endless') ], case => $case, timeout => 5,
+	vmem_kb => 200000);
 like($r->{yaml}{diff}, qr/more lines not shown/, 'the diff is capped');
 
 expect_fail('a line over 64 KiB fails', qr/longer than 64 KiB/,
