@@ -1,0 +1,1195 @@
+/*
+ * api.c - moduleapi: the module api objects and their methods.
+ *
+ * A full load creates an api object (a table whose metatable's __index is
+ * the shared method table) and an environment table (own field 'module',
+ * other lookups fall through to the Lua globals). A per-host instance of a
+ * shared module gets a smaller api object inheriting from the global one
+ * (§4.1 of the semantics). Objects made here are remembered in a
+ * weak-keyed table so that the driver can render them as <api ...> and
+ * <env ...>.
+ *
+ * Methods reach other methods through 'self', as Prosody's do, so that a
+ * module overriding one sees its override used. Every method is a C
+ * closure whose first upvalue is the library instance.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "modlife-int.h"
+
+/* ---- helpers ---- */
+
+/* Push (hosts[self.host] or prosody).events for the self at index 1. */
+static void push_self_events(lua_State *L, struct ml *ml)
+{
+    lua_getfield(L, 1, "host");
+    ml_push_events_for(L, ml, lua_gettop(L));
+    lua_remove(L, -2);
+}
+
+/* Push a new table {source = <value at source>, item = <value at item>}. */
+static void push_item_data(lua_State *L, int source, int item)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, source);
+    lua_setfield(L, -2, "source");
+    lua_pushvalue(L, item);
+    lua_setfield(L, -2, "item");
+}
+
+/* Push the string 'prefix' .. <value at key>, as Lua's '..' would. */
+static void push_concat(lua_State *L, const char *prefix, int key)
+{
+    lua_pushstring(L, prefix);
+    lua_pushvalue(L, key);
+    lua_concat(L, 2);
+}
+
+/* self:log(level, fmt, <nargs values on top of the stack>). */
+static void self_log(lua_State *L, const char *level, enum ml_token fmt,
+                     int nargs)
+{
+    int first = lua_gettop(L) - nargs + 1;
+
+    lua_pushstring(L, level);
+    ml_push_token(L, fmt);
+    lua_rotate(L, first, 2);
+    ml_method_call(L, 1, "log", nargs + 2, 0);
+}
+
+/* ---- identity and logging ---- */
+
+static int api_get_name(lua_State *L)
+{
+    lua_getfield(L, 1, "name");
+    return 1;
+}
+
+static int api_get_host(lua_State *L)
+{
+    lua_getfield(L, 1, "host");
+    return 1;
+}
+
+/* "global" for "*", else hosts[self.host].type, which raises for a host
+ * that is not active, as in Prosody. */
+static int api_get_host_type(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+    struct ml_host *h;
+
+    lua_getfield(L, 1, "host");
+    if (ml_is_star(L, -1)) {
+        lua_pushliteral(L, "global");
+        return 1;
+    }
+    h = ml_host_at(L, ml, lua_gettop(L));
+    if (!h)
+        return luaL_error(L, "attempt to index a nil value (field '?')");
+    lua_pushstring(L, h->type);
+    return 1;
+}
+
+/* R-GLOBAL-1: host = "*", logger "mod_<name>", global = true; the move
+ * to the "*" map is modulemanager's business. */
+static int api_set_global(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+
+    lua_settop(L, 1);
+    lua_pushliteral(L, "*");
+    lua_setfield(L, 1, "host");
+    lua_pushliteral(L, "mod_");
+    lua_getfield(L, 1, "name");
+    lua_concat(L, 2);
+    ml_log_new(L, ml, 2);
+    ml_log_method(L, 3);
+    lua_setfield(L, 1, "log");
+    lua_setfield(L, 1, "_log");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, 1, "global");
+    return 0;
+}
+
+/* ---- events and hooks ---- */
+
+static int api_fire_event(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+
+    lua_settop(L, 3);
+    push_self_events(L, ml);
+    return ml_events_fire(L, 4, 2, 3);
+}
+
+/* Push self.event_handlers, which must be a table. */
+static void push_tracking(lua_State *L)
+{
+    lua_getfield(L, 1, "event_handlers");
+    if (!lua_istable(L, -1))
+        luaL_error(L, "attempt to index a %s value (field 'event_handlers')",
+                   luaL_typename(L, -1));
+}
+
+/* Push t[key] (raw) of the table on top, creating it as a new table if
+ * absent; the key must not be nil. */
+static void push_subtable(lua_State *L, int key)
+{
+    lua_pushvalue(L, key);
+    if (lua_rawget(L, -2) != LUA_TNIL)
+        return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+}
+
+/* hook_object_event(object, event, handler, priority): record the hook as
+ * event_handlers[object][event][handler] (unload removes every recorded
+ * hook, R-EV-9), then object.add_handler(event, handler, priority). */
+static int api_hook_object_event(lua_State *L)
+{
+    lua_settop(L, 5);
+    push_tracking(L);
+    push_subtable(L, 2);
+    push_subtable(L, 3);
+    lua_pushvalue(L, 4);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_settop(L, 5);
+    ml_object_add_handler(L, 2, 3, 4, 5);
+    return 0;
+}
+
+/* Whether the table on top of the stack is empty. */
+static bool top_is_empty(lua_State *L)
+{
+    lua_pushnil(L);
+    if (lua_next(L, -2) == 0)
+        return true;
+    lua_pop(L, 2);
+    return false;
+}
+
+/* unhook_object_event(object, event, handler): forget the record (and
+ * the tables it leaves empty), then object.remove_handler(event,
+ * handler). */
+static int api_unhook_object_event(lua_State *L)
+{
+    lua_settop(L, 4);
+    push_tracking(L);                               /* 5 */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, 5) == LUA_TTABLE) {           /* 6 */
+        lua_pushvalue(L, 3);
+        if (lua_rawget(L, 6) == LUA_TTABLE && !lua_isnil(L, 4)) {
+            lua_pushvalue(L, 4);
+            lua_pushnil(L);
+            lua_rawset(L, 7);
+            if (top_is_empty(L)) {
+                lua_pushvalue(L, 3);
+                lua_pushnil(L);
+                lua_rawset(L, 6);
+            }
+        }
+        lua_settop(L, 6);
+        if (top_is_empty(L)) {
+            lua_pushvalue(L, 2);
+            lua_pushnil(L);
+            lua_rawset(L, 5);
+        }
+    }
+    lua_settop(L, 4);
+    ml_object_remove_handler(L, 2, 3, 4);
+    return 0;
+}
+
+/* self:hook_object_event(<events on top>, event, handler, priority) with
+ * the method's own arguments 2..(1 + nargs). */
+static int hook_on(lua_State *L, int nargs)
+{
+    int i;
+
+    for (i = 0; i < nargs; i++)
+        lua_pushvalue(L, 2 + i);
+    ml_method_call(L, 1, "hook_object_event", nargs + 1, 0);
+    return 0;
+}
+
+/* R-EV-8: host events, global events for "*". */
+static int api_hook(lua_State *L)
+{
+    lua_settop(L, 4);
+    push_self_events(L, ml_self(L));
+    return hook_on(L, 3);
+}
+
+static int api_hook_global(lua_State *L)
+{
+    lua_settop(L, 4);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+    return hook_on(L, 3);
+}
+
+/* R-EV-10: not a wrapper, a plain priority-0 handler on global events. */
+static int api_wrap_global(lua_State *L)
+{
+    lua_settop(L, 3);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+    return hook_on(L, 2);
+}
+
+static int api_unhook(lua_State *L)
+{
+    lua_settop(L, 3);
+    push_self_events(L, ml_self(L));
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    ml_method_call(L, 1, "unhook_object_event", 3, 0);
+    return 0;
+}
+
+/* The handler hook_tag installs: handler(data.origin, data.stanza, data). */
+static int tag_handler(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_getfield(L, 1, "origin");
+    lua_getfield(L, 1, "stanza");
+    lua_pushvalue(L, 1);
+    lua_call(L, 3, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+/* hook_tag(xmlns, name, handler, priority) hooks "stanza/<xmlns>:<name>",
+ * or "stanza/<name>" when called as hook_tag(name, handler). */
+static int api_hook_tag(lua_State *L)
+{
+    lua_settop(L, 5);
+    if (!lua_toboolean(L, 4) && lua_isfunction(L, 3)) {
+        lua_pushnil(L);
+        lua_insert(L, 2);
+        lua_settop(L, 5);
+    } else if (!(lua_toboolean(L, 4) && lua_toboolean(L, 3))) {
+        self_log(L, "warn", ML_TOK_HOOK_TAG_PARAMETERS, 0);
+        return 0;
+    }
+    lua_pushliteral(L, "stanza/");
+    if (lua_toboolean(L, 2)) {
+        lua_pushvalue(L, 2);
+        lua_pushliteral(L, ":");
+        lua_concat(L, 2);
+    } else {
+        lua_pushliteral(L, "");
+    }
+    lua_pushvalue(L, 3);
+    lua_concat(L, 3);                               /* 6: event name */
+    lua_pushvalue(L, 4);
+    lua_pushcclosure(L, tag_handler, 1);            /* 7 */
+    lua_pushvalue(L, 5);
+    ml_method_call(L, 1, "hook", 3, LUA_MULTRET);
+    return lua_gettop(L) - 5;
+}
+
+/* ---- items ---- */
+
+/* R-ITEM-1: append (duplicates allowed), fire item-added/<key>. */
+static int api_add_item(lua_State *L)
+{
+    lua_Integer n;
+
+    lua_settop(L, 3);
+    lua_getfield(L, 1, "items");
+    if (!lua_toboolean(L, 4)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    lua_pushvalue(L, 4);
+    lua_setfield(L, 1, "items");
+    lua_pushvalue(L, 2);
+    lua_gettable(L, 4);
+    if (!lua_toboolean(L, 5)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 5);
+    lua_settable(L, 4);
+    n = luaL_len(L, 5);
+    lua_pushvalue(L, 3);
+    lua_seti(L, 5, n + 1);
+    push_concat(L, "item-added/", 2);
+    push_item_data(L, 1, 3);
+    ml_method_call(L, 1, "fire_event", 2, 0);
+    return 0;
+}
+
+/* table.remove(t, pos) on the table at 't' for 1 <= pos <= #t. */
+static void table_remove(lua_State *L, int t, lua_Integer pos)
+{
+    lua_Integer size = luaL_len(L, t);
+
+    for (; pos < size; pos++) {
+        lua_geti(L, t, pos + 1);
+        lua_seti(L, t, pos);
+    }
+    lua_pushnil(L);
+    lua_seti(L, t, pos);
+}
+
+/* R-ITEM-2: remove the last equal occurrence, fire item-removed/<key>,
+ * return the value; return nothing when there is no match. */
+static int api_remove_item(lua_State *L)
+{
+    lua_Integer i;
+
+    lua_settop(L, 3);
+    lua_getfield(L, 1, "items");
+    if (!lua_toboolean(L, 4))
+        return 0;
+    lua_pushvalue(L, 2);
+    lua_gettable(L, 4);
+    if (!lua_toboolean(L, 5))
+        return 0;
+    for (i = luaL_len(L, 5); i >= 1; i--) {
+        bool equal;
+
+        lua_geti(L, 5, i);
+        equal = lua_compare(L, -1, 3, LUA_OPEQ);
+        lua_pop(L, 1);
+        if (!equal)
+            continue;
+        lua_getfield(L, 1, "items");
+        lua_pushvalue(L, 2);
+        lua_gettable(L, -2);
+        table_remove(L, lua_gettop(L), i);
+        push_concat(L, "item-removed/", 2);
+        push_item_data(L, 1, 3);
+        ml_method_call(L, 1, "fire_event", 2, 0);
+        lua_pushvalue(L, 3);
+        return 1;
+    }
+    return 0;
+}
+
+/* Append the items of ipairs(<table at src>) to the array at dst. */
+static void append_ipairs(lua_State *L, int src, int dst)
+{
+    lua_Integer i, n = (lua_Integer)lua_rawlen(L, dst);
+
+    for (i = 1; lua_geti(L, src, i) != LUA_TNIL; i++)
+        lua_rawseti(L, dst, ++n);
+    lua_pop(L, 1);
+}
+
+/* get_host_items(key): modulemanager.get_items(key, self.host) or {}:
+ * the items of every module of the host's map, modules in name order
+ * (R-ITEM-3 leaves the order open), items in insertion order. */
+static int api_get_host_items(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+    lua_Integer i, n;
+
+    lua_settop(L, 2);
+    lua_getfield(L, 1, "host");                     /* 3 */
+    lua_newtable(L);                                /* 4: result */
+    if (!lua_toboolean(L, 2) || !ml_modmap_at(L, ml, 3))
+        return 1;
+    ml_module_names(L, ml_modmap_at(L, ml, 3));     /* 5 */
+    n = (lua_Integer)lua_rawlen(L, 5);
+    for (i = 1; i <= n; i++) {
+        struct ml_modmap *map = ml_modmap_at(L, ml, 3);
+
+        lua_settop(L, 5);
+        lua_rawgeti(L, 5, i);                       /* 6 */
+        if (!map || !ml_module_push(L, map, 6))
+            continue;
+        lua_getfield(L, 7, "module");               /* 8 */
+        lua_getfield(L, 8, "items");                /* 9 */
+        if (!lua_toboolean(L, 9))
+            continue;
+        lua_pushvalue(L, 2);
+        lua_gettable(L, 9);                         /* 10 */
+        if (lua_toboolean(L, 10))
+            append_ipairs(L, 10, 4);
+    }
+    lua_settop(L, 4);
+    return 1;
+}
+
+/* handle_items(type, added, removed, existing): hook both item events;
+ * unless existing == false, call added({item = v}) for the items already
+ * on the host (0.12.3 passes no source, R-ITEM-4). */
+static int api_handle_items(lua_State *L)
+{
+    lua_Integer i;
+
+    lua_settop(L, 5);
+    push_concat(L, "item-added/", 2);
+    lua_pushvalue(L, 3);
+    ml_method_call(L, 1, "hook", 2, 0);
+    push_concat(L, "item-removed/", 2);
+    lua_pushvalue(L, 4);
+    ml_method_call(L, 1, "hook", 2, 0);
+    if (lua_isboolean(L, 5) && !lua_toboolean(L, 5))
+        return 0;
+    lua_pushvalue(L, 2);
+    ml_method_call(L, 1, "get_host_items", 1, 1);   /* 6 */
+    for (i = 1; lua_geti(L, 6, i) != LUA_TNIL; i++) {
+        lua_pushvalue(L, 3);
+        lua_createtable(L, 0, 1);
+        lua_pushvalue(L, -3);
+        lua_setfield(L, -2, "item");
+        lua_call(L, 1, 0);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* add_item wrappers of the discovery api. */
+static int api_add_feature(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushliteral(L, "feature");
+    lua_pushvalue(L, 2);
+    ml_method_call(L, 1, "add_item", 2, 0);
+    return 0;
+}
+
+static int api_add_identity(lua_State *L)
+{
+    lua_settop(L, 4);
+    lua_pushliteral(L, "identity");
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "category");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "type");
+    lua_pushvalue(L, 4);
+    lua_setfield(L, -2, "name");
+    ml_method_call(L, 1, "add_item", 2, 0);
+    return 0;
+}
+
+static int api_add_extension(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushliteral(L, "extension");
+    lua_pushvalue(L, 2);
+    ml_method_call(L, 1, "add_item", 2, 0);
+    return 0;
+}
+
+/* provides(name, item): add item (by default a copy of the module's
+ * environment) as "<name>-provider", with its name and _provided_by. */
+static int api_provides(lua_State *L)
+{
+    size_t name_len, item_len, i;
+    const char *name = luaL_checklstring(L, 2, &name_len);
+    const char *item_name;
+
+    lua_settop(L, 3);
+    if (!lua_toboolean(L, 3)) {
+        lua_newtable(L);
+        lua_replace(L, 3);
+        lua_getfield(L, 1, "environment");          /* 4 */
+        lua_pushnil(L);
+        while (lua_next(L, 4) != 0) {
+            if (lua_type(L, -2) == LUA_TSTRING &&
+                strcmp(lua_tostring(L, -2), "module") == 0 &&
+                lua_rawlen(L, -2) == 6) {
+                lua_pop(L, 1);
+                continue;
+            }
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_settable(L, 3);
+        }
+        lua_settop(L, 3);
+    }
+    lua_getfield(L, 3, "name");
+    if (!lua_toboolean(L, -1)) {
+        luaL_Buffer b;
+
+        lua_getfield(L, 1, "name");                 /* 5 */
+        item_name = lua_tolstring(L, 5, &item_len);
+        if (!item_name)
+            return luaL_error(L, "attempt to index a %s value (local "
+                              "'item_name')", luaL_typename(L, 5));
+        /* Strip a "<name>_" prefix ('-' read as '_'): auth_foo -> foo. */
+        luaL_buffinit(L, &b);
+        for (i = 0; i < name_len; i++)
+            luaL_addchar(&b, name[i] == '-' ? '_' : name[i]);
+        luaL_addchar(&b, '_');
+        luaL_pushresult(&b);                        /* 6 */
+        if (lua_rawlen(L, 6) <= item_len &&
+            memcmp(item_name, lua_tostring(L, 6), lua_rawlen(L, 6)) == 0)
+            lua_pushlstring(L, item_name + name_len + 1,
+                            item_len - name_len - 1);
+        else
+            lua_pushvalue(L, 5);
+        lua_setfield(L, 3, "name");
+    }
+    lua_settop(L, 3);
+    lua_getfield(L, 1, "name");
+    lua_setfield(L, 3, "_provided_by");
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "-provider");
+    lua_concat(L, 2);
+    lua_pushvalue(L, 3);
+    ml_method_call(L, 1, "add_item", 2, 0);
+    return 0;
+}
+
+/* ---- status ---- */
+
+static const char *const status_names[] = { "core", "info", "warn", "error" };
+
+/* Priority of the status type at 'idx' (R-STATUS-1), -1 if unknown. */
+static int status_priority(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s;
+    int i;
+
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return -1;
+    s = lua_tolstring(L, idx, &len);
+    for (i = 0; i < 4; i++)
+        if (strlen(status_names[i]) == len && memcmp(s, status_names[i], len) == 0)
+            return i;
+    return -1;
+}
+
+static double time_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* set_status(type, message, override), with Prosody's priority rules:
+ * error > warn > info > core; an unknown type is logged and read as
+ * info; a lower-priority status is ignored after an error unless
+ * override is true, and any lower one when override is false. Accepted
+ * changes fire module-status/updated {name} (R-STATUS-1). */
+static int api_set_status(lua_State *L)
+{
+    int priority, current;
+    bool override_true, override_false;
+
+    lua_settop(L, 4);
+    priority = status_priority(L, 2);
+    if (priority < 0) {
+        self_log(L, "error", ML_TOK_STATUS_INVALID, 0);
+        lua_pushliteral(L, "info");
+        lua_replace(L, 2);
+        priority = 1;
+    }
+    lua_getfield(L, 1, "status_type");
+    current = status_priority(L, 5);
+    if (current < 0)
+        current = 0;
+    lua_settop(L, 4);
+    override_true = lua_isboolean(L, 4) && lua_toboolean(L, 4);
+    override_false = lua_isboolean(L, 4) && !lua_toboolean(L, 4);
+    if ((current >= 3 && priority < current && !override_true) ||
+        (override_false && current > priority)) {
+        lua_pushinteger(L, priority);
+        lua_pushvalue(L, 4);
+        lua_pushvalue(L, 3);
+        self_log(L, "debug", ML_TOK_STATUS_IGNORED, 3);
+        return 0;
+    }
+    lua_pushvalue(L, 2);
+    lua_setfield(L, 1, "status_type");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, 1, "status_message");
+    lua_pushnumber(L, time_now());
+    lua_setfield(L, 1, "status_time");
+    lua_pushliteral(L, "module-status/updated");
+    lua_createtable(L, 0, 1);
+    lua_getfield(L, 1, "name");
+    lua_setfield(L, -2, "name");
+    ml_method_call(L, 1, "fire_event", 2, 0);
+    return 0;
+}
+
+/* log_status(level, fmt, ...): set_status(level, message) then
+ * log(level, fmt, ...). */
+static int api_log_status(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+    int i, n = lua_gettop(L);
+
+    if (n < 3)
+        lua_settop(L, n = 3);
+    lua_pushvalue(L, 2);
+    if (n > 3) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_format);
+        for (i = 3; i <= n; i++)
+            lua_pushvalue(L, i);
+        lua_call(L, n - 2, 1);
+    } else {
+        lua_pushvalue(L, 3);
+    }
+    ml_method_call(L, 1, "set_status", 2, 0);
+    for (i = 2; i <= n; i++)
+        lua_pushvalue(L, i);
+    ml_method_call(L, 1, "log", n - 1, LUA_MULTRET);
+    return lua_gettop(L) - n;
+}
+
+static int api_get_status(lua_State *L)
+{
+    lua_getfield(L, 1, "status_type");
+    lua_getfield(L, 1, "status_message");
+    lua_getfield(L, 1, "status_time");
+    return 3;
+}
+
+/* ---- dependencies ---- */
+
+/* module-reloaded watcher of depends(): reload the dependent when one of
+ * its dependencies is reloaded, unless it is reloading itself (R-DEP-7).
+ * Upvalues: ml, the dependent's api. */
+static int dep_reloaded(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(2));          /* 2: self */
+    lua_getfield(L, 2, "dependencies");
+    lua_getfield(L, 1, "module");
+    lua_gettable(L, 3);
+    if (!lua_toboolean(L, -1))
+        return 0;
+    lua_getfield(L, 2, "reloading");
+    if (lua_toboolean(L, -1))
+        return 0;
+    lua_settop(L, 2);
+    lua_pushliteral(L, "info");
+    ml_push_token(L, ML_TOK_AUTO_RELOADING);
+    lua_getfield(L, 1, "host");
+    lua_getfield(L, 1, "module");
+    ml_method_call(L, 2, "log", 4, 0);
+    lua_getfield(L, 2, "host");                     /* 3 */
+    lua_getfield(L, 2, "name");                     /* 4 */
+    ml_lc_reload(L, ml, 3, 4);
+    return 0;
+}
+
+/* module-unloaded watcher of depends(): unload the dependent when one of
+ * its dependencies is unloaded on the same events object (R-DEP-6,
+ * R-DEP-9). Upvalues: ml, the dependent's api. */
+static int dep_unloaded(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(2));          /* 2: self */
+    lua_getfield(L, 2, "dependencies");
+    lua_getfield(L, 1, "module");
+    lua_gettable(L, 3);
+    if (!lua_toboolean(L, -1))
+        return 0;
+    lua_settop(L, 2);
+    lua_pushliteral(L, "info");
+    ml_push_token(L, ML_TOK_AUTO_UNLOADING);
+    lua_getfield(L, 1, "host");
+    lua_getfield(L, 1, "module");
+    ml_method_call(L, 2, "log", 4, 0);
+    lua_getfield(L, 2, "host");
+    lua_getfield(L, 2, "name");
+    ml_lc_unload(L, ml, 3, 4);
+    return 0;
+}
+
+/* Hook one dependency watcher on self's events through self:hook. */
+static void hook_watcher(lua_State *L, struct ml *ml, const char *event,
+                         lua_CFunction fn)
+{
+    lua_pushstring(L, event);
+    lua_pushlightuserdata(L, ml);
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, fn, 2);
+    ml_method_call(L, 1, "hook", 2, 0);
+}
+
+/* depends(name): make sure module 'name' is loaded for this module's host
+ * (or globally) and return its env (R-DEP-1..3). The first call installs
+ * the auto-reload and auto-unload watchers. modules_disabled is part of
+ * the configuration, which protocol 1 does not have: nothing is
+ * disabled. A failed load raises "Unable to load required module,
+ * mod_<name>: <err>" with '-' read as ' ' in <err> (R-DEP-5). */
+static int api_depends(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+
+    luaL_checkstring(L, 2);
+    lua_settop(L, 2);
+    lua_getfield(L, 1, "dependencies");
+    if (!lua_toboolean(L, 3)) {
+        lua_newtable(L);
+        lua_setfield(L, 1, "dependencies");
+        hook_watcher(L, ml, "module-reloaded", dep_reloaded);
+        hook_watcher(L, ml, "module-unloaded", dep_unloaded);
+    }
+    lua_settop(L, 2);
+    lua_getfield(L, 1, "host");                     /* 3 */
+    ml_get_module(L, ml, 3, 2);                     /* 4 */
+    if (lua_isnil(L, 4)) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "*");
+        ml_get_module(L, ml, 4, 2);
+        lua_remove(L, 4);
+    }
+    if (!lua_isnil(L, 4)) {
+        lua_getfield(L, 4, "module");
+        lua_getfield(L, -1, "host");
+        if (ml_is_star(L, -1) && !ml_is_star(L, 3) &&
+            ml_module_has_method(L, 4, "add_host")) {
+            lua_pushnil(L);
+            lua_replace(L, 4);
+        }
+        lua_settop(L, 4);
+    }
+    if (lua_isnil(L, 4)) {
+        lua_settop(L, 3);
+        ml_lc_load(L, ml, 3, 2);                    /* 4, 5 */
+        if (!lua_toboolean(L, 4)) {
+            luaL_Buffer b;
+            const char *err, *p;
+            size_t len;
+
+            if (!lua_toboolean(L, 5)) {
+                lua_pushliteral(L, "unknown error");
+                lua_replace(L, 5);
+            }
+            err = lua_tolstring(L, 5, &len);
+            if (!err || lua_type(L, 5) != LUA_TSTRING)
+                return luaL_error(L, "attempt to index a %s value",
+                                  luaL_typename(L, 5));
+            luaL_buffinit(L, &b);
+            for (p = err; p < err + len; p++)
+                luaL_addchar(&b, *p == '-' ? ' ' : *p);
+            luaL_pushresult(&b);
+            return luaL_error(L, ml_token(ML_TOK_DEPENDENCY_FAILED),
+                              lua_tostring(L, 2), lua_tostring(L, -1));
+        }
+        lua_settop(L, 4);
+    }
+    lua_getfield(L, 1, "dependencies");
+    lua_pushvalue(L, 2);
+    lua_pushboolean(L, 1);
+    lua_settable(L, -3);
+    lua_settop(L, 4);
+    return 1;
+}
+
+/* ---- shared data ---- */
+
+/* shared(path): the table registered under the resolved path (R-SHAREDDATA-1):
+ * "x" -> /<host>/<name>/x, "a/x" -> /<host>/a/x, more slashes -> a
+ * leading "/"; "-cache" paths give weak tables. Kept alive by
+ * self.shared_data[path], the registry itself being weak-valued. */
+static int api_shared(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+    size_t len, i;
+    const char *path = luaL_checklstring(L, 2, &len);
+    int slashes = 0;
+
+    lua_settop(L, 2);
+    lua_getfield(L, 1, "shared_data");
+    if (!lua_toboolean(L, -1)) {
+        lua_newtable(L);
+        lua_setfield(L, 1, "shared_data");
+    }
+    lua_settop(L, 2);
+    if (len == 0 || path[0] != '/') {
+        for (i = 0; i < len; i++)
+            slashes += path[i] == '/';
+        lua_pushliteral(L, "/");
+        if (slashes < 2) {
+            lua_getfield(L, 1, "host");
+            if (!lua_isstring(L, -1))
+                return luaL_error(L, "invalid value (at index 1) in table "
+                                  "for 'concat'");
+            lua_pushliteral(L, "/");
+        }
+        if (slashes < 1) {
+            lua_getfield(L, 1, "name");
+            if (!lua_isstring(L, -1))
+                return luaL_error(L, "invalid value (at index 2) in table "
+                                  "for 'concat'");
+            lua_pushliteral(L, "/");
+        }
+        lua_pushvalue(L, 2);
+        lua_concat(L, lua_gettop(L) - 2);
+    } else {
+        lua_pushvalue(L, 2);
+    }                                               /* 3: resolved path */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_shared);   /* 4 */
+    lua_pushvalue(L, 3);
+    if (lua_rawget(L, 4) == LUA_TNIL) {             /* 5 */
+        size_t rlen;
+        const char *resolved = lua_tolstring(L, 3, &rlen);
+
+        lua_pop(L, 1);
+        lua_newtable(L);
+        if (rlen >= 6 && memcmp(resolved + rlen - 6, "-cache", 6) == 0) {
+            lua_createtable(L, 0, 1);
+            lua_pushliteral(L, "kv");
+            lua_setfield(L, -2, "__mode");
+            lua_setmetatable(L, -2);
+        }
+        lua_pushvalue(L, 3);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, 4);
+    }
+    lua_getfield(L, 1, "shared_data");
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 5);
+    lua_settable(L, -3);
+    lua_settop(L, 5);
+    return 1;
+}
+
+/* ---- configuration (protocol 1 has none: every option is unset) ---- */
+
+static int api_get_option(lua_State *L)
+{
+    lua_settop(L, 3);
+    return 1;
+}
+
+static int api_get_option_scalar(lua_State *L)
+{
+    lua_settop(L, 3);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    ml_method_call(L, 1, "get_option", 2, 1);       /* 4 */
+    if (lua_istable(L, 4)) {
+        if (luaL_len(L, 4) > 1) {
+            lua_pushvalue(L, 2);
+            self_log(L, "error", ML_TOK_OPTION_NOT_LIST, 1);
+        }
+        lua_geti(L, 4, 1);
+    }
+    return 1;
+}
+
+static int api_get_option_string(lua_State *L)
+{
+    lua_settop(L, 3);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    ml_method_call(L, 1, "get_option_scalar", 2, 1);
+    if (lua_isnil(L, -1))
+        return 1;
+    luaL_tolstring(L, -1, NULL);
+    return 1;
+}
+
+static int api_get_option_number(lua_State *L)
+{
+    int n = lua_gettop(L), i;
+
+    for (i = 2; i <= n; i++)
+        lua_pushvalue(L, i);
+    ml_method_call(L, 1, "get_option_scalar", n > 1 ? n - 1 : 0, 1);
+    if (lua_type(L, -1) == LUA_TNUMBER)
+        return 1;
+    if (lua_type(L, -1) == LUA_TSTRING &&
+        lua_stringtonumber(L, lua_tostring(L, -1)) != 0)
+        return 1;
+    if (!lua_isnil(L, -1)) {
+        lua_pushvalue(L, 2);
+        self_log(L, "error", ML_TOK_OPTION_NOT_NUMBER, 1);
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int api_get_option_boolean(lua_State *L)
+{
+    int n = lua_gettop(L), i, value;
+
+    for (i = 2; i <= n; i++)
+        lua_pushvalue(L, i);
+    ml_method_call(L, 1, "get_option_scalar", n > 1 ? n - 1 : 0, 1);
+    value = lua_gettop(L);
+    if (lua_isnil(L, value))
+        return 1;
+    if (lua_isboolean(L, value)) {
+        lua_pushboolean(L, lua_toboolean(L, value));
+        return 1;
+    }
+    if (lua_type(L, value) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, value);
+
+        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+            lua_pushboolean(L, s[0] == 't');
+            return 1;
+        }
+    } else if (lua_type(L, value) == LUA_TNUMBER) {
+        lua_Number x = lua_tonumber(L, value);
+
+        if (x == 1 || x == 0) {
+            lua_pushboolean(L, x == 1);
+            return 1;
+        }
+    }
+    lua_pushvalue(L, 2);
+    self_log(L, "error", ML_TOK_OPTION_NOT_BOOLEAN, 1);
+    lua_pushnil(L);
+    return 1;
+}
+
+/* ---- miscellany ---- */
+
+/* context(host): a view of the module with another host; reads and
+ * writes go through to the module. */
+static int api_context(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_createtable(L, 0, 2);
+    if (lua_toboolean(L, 2))
+        lua_pushvalue(L, 2);
+    else
+        lua_pushliteral(L, "*");
+    lua_setfield(L, 3, "host");
+    lua_pushboolean(L, ml_is_star(L, 2));
+    lua_setfield(L, 3, "global");
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, 3);
+    return 1;
+}
+
+/* get_directory(): resource_path, or the directory part of path. */
+static int api_get_directory(lua_State *L)
+{
+    const char *path, *slash;
+    size_t len;
+
+    lua_getfield(L, 1, "resource_path");
+    if (lua_toboolean(L, -1))
+        return 1;
+    lua_getfield(L, 1, "path");
+    if (!lua_toboolean(L, -1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    path = lua_tolstring(L, -1, &len);
+    if (!path || lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "attempt to index a %s value (field 'path')",
+                          luaL_typename(L, -1));
+    for (slash = path + len; slash > path && slash[-1] != '/'; slash--)
+        ;
+    if (slash > path)
+        len = (size_t)(slash - 1 - path);
+    lua_pushlstring(L, path, len);
+    return 1;
+}
+
+static const luaL_Reg methods[] = {
+    { "get_name", api_get_name },
+    { "get_host", api_get_host },
+    { "get_host_type", api_get_host_type },
+    { "set_global", api_set_global },
+    { "add_feature", api_add_feature },
+    { "add_identity", api_add_identity },
+    { "add_extension", api_add_extension },
+    { "fire_event", api_fire_event },
+    { "hook_object_event", api_hook_object_event },
+    { "unhook_object_event", api_unhook_object_event },
+    { "hook", api_hook },
+    { "hook_global", api_hook_global },
+    { "hook_tag", api_hook_tag },
+    { "unhook", api_unhook },
+    { "wrap_global", api_wrap_global },
+    { "depends", api_depends },
+    { "shared", api_shared },
+    { "get_option", api_get_option },
+    { "get_option_scalar", api_get_option_scalar },
+    { "get_option_string", api_get_option_string },
+    { "get_option_number", api_get_option_number },
+    { "get_option_boolean", api_get_option_boolean },
+    { "context", api_context },
+    { "add_item", api_add_item },
+    { "remove_item", api_remove_item },
+    { "get_host_items", api_get_host_items },
+    { "handle_items", api_handle_items },
+    { "provides", api_provides },
+    { "get_directory", api_get_directory },
+    { "set_status", api_set_status },
+    { "log_status", api_log_status },
+    { "get_status", api_get_status },
+    { NULL, NULL }
+};
+
+/*
+ * Create the method table shared by every full api object, and the
+ * registries api.c keeps: the weak-keyed kinds table (which tables are
+ * api objects and environments) and module:shared's weak-valued table.
+ */
+void ml_api_init(lua_State *L, struct ml *ml)
+{
+    lua_newtable(L);
+    lua_pushlightuserdata(L, ml);
+    luaL_setfuncs(L, methods, 1);
+    lua_getfield(L, -1, "hook_tag");
+    lua_setfield(L, -2, "hook_stanza");
+    ml->ref_methods = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    ml->ref_kinds = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    ml->ref_shared = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* Record the kinds of the api at 'api' and the env at 'env'. */
+static void mark(lua_State *L, struct ml *ml, int api, int env)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_kinds);
+    lua_pushvalue(L, api);
+    lua_pushinteger(L, ML_KIND_API);
+    lua_rawset(L, -3);
+    lua_pushvalue(L, env);
+    lua_pushinteger(L, ML_KIND_ENV);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Push the logger "<host>:<name>" and its log method. */
+static void push_loggers(lua_State *L, struct ml *ml, int host, int name)
+{
+    lua_pushvalue(L, host);
+    lua_pushliteral(L, ":");
+    lua_pushvalue(L, name);
+    lua_concat(L, 3);
+    ml_log_new(L, ml, lua_gettop(L));
+    lua_remove(L, -2);
+    ml_log_method(L, lua_gettop(L));
+}
+
+/* Push setmetatable(env{module = <api at api>}, {__index = <value at
+ * parent>}) and set api.environment to it. */
+static void push_env(lua_State *L, int api, int parent)
+{
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, api);
+    lua_setfield(L, -2, "module");
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, parent);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, api, "environment");
+}
+
+/*
+ * Push a new api object and its env for a full load of the name at
+ * 'name' on the host at 'host' (both strings). 'state' is the stack index
+ * of reload's state (0 for a plain load): reloading = not not state,
+ * saved_state = state unless it is true (R-LOAD-12, R-RELOAD-3).
+ */
+void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
+{
+    int base = lua_gettop(L);
+
+    push_loggers(L, ml, host, name);                /* base+1, base+2 */
+    lua_createtable(L, 0, 10);                      /* base+3: api */
+    lua_pushvalue(L, name);
+    lua_setfield(L, base + 3, "name");
+    lua_pushvalue(L, host);
+    lua_setfield(L, base + 3, "host");
+    lua_pushvalue(L, base + 1);
+    lua_setfield(L, base + 3, "_log");
+    lua_pushvalue(L, base + 2);
+    lua_setfield(L, base + 3, "log");
+    lua_newtable(L);
+    lua_setfield(L, base + 3, "event_handlers");
+    lua_pushboolean(L, state && lua_toboolean(L, state));
+    lua_setfield(L, base + 3, "reloading");
+    if (state && lua_toboolean(L, state) && !lua_isboolean(L, state)) {
+        lua_pushvalue(L, state);
+        lua_setfield(L, base + 3, "saved_state");
+    }
+    lua_createtable(L, 0, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_methods);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, base + 3);
+    lua_pushglobaltable(L);
+    push_env(L, base + 3, lua_gettop(L));           /* base+5 */
+    lua_remove(L, base + 4);
+    mark(L, ml, base + 3, base + 4);
+    lua_rotate(L, base + 1, 2);
+    lua_settop(L, base + 2);
+}
+
+/*
+ * Push a per-host api object and env for the shared module whose global
+ * env is at 'genv', loaded on the host at 'host' (R-SHARED-5): own fields
+ * host, global = false, event_handlers, items = {}, log, _log,
+ * environment; everything else read from the global api as it is now.
+ */
+void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
+                     int genv)
+{
+    int base = lua_gettop(L);
+
+    push_loggers(L, ml, host, name);                /* base+1, base+2 */
+    lua_createtable(L, 0, 7);                       /* base+3: api */
+    lua_pushboolean(L, 0);
+    lua_setfield(L, base + 3, "global");
+    lua_pushvalue(L, host);
+    lua_setfield(L, base + 3, "host");
+    lua_newtable(L);
+    lua_setfield(L, base + 3, "event_handlers");
+    lua_newtable(L);
+    lua_setfield(L, base + 3, "items");
+    lua_pushvalue(L, base + 1);
+    lua_setfield(L, base + 3, "_log");
+    lua_pushvalue(L, base + 2);
+    lua_setfield(L, base + 3, "log");
+    lua_createtable(L, 0, 1);
+    lua_getfield(L, genv, "module");
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, base + 3);
+    push_env(L, base + 3, genv);                    /* base+4 */
+    mark(L, ml, base + 3, base + 4);
+    lua_rotate(L, base + 1, 2);
+    lua_settop(L, base + 2);
+}
+
+/* Whether the value at 'idx' is an api object, an env, or neither. */
+enum ml_kind ml_api_kind(lua_State *L, const struct ml *ml, int idx)
+{
+    enum ml_kind kind;
+
+    if (!lua_istable(L, idx))
+        return ML_KIND_OTHER;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_kinds);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    kind = (enum ml_kind)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return kind;
+}

@@ -1,0 +1,399 @@
+/*
+ * driver.c - modlife-ref, the reference implementation's driver: speaks
+ * the modlife driver protocol (spec/PROTOCOL.md) on stdin and stdout.
+ *
+ *     modlife-ref MODDIR
+ *
+ * It reads one command per line, runs it through libmodlife and writes
+ * the observations (log and event lines) and the result line. Module
+ * code's print() goes to stderr, so that stdout carries the protocol
+ * only.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modlife.h"
+
+#define PROTOCOL_VERSION 1
+#define MAX_LINE 65536                      /* bytes, without the newline */
+#define MAX_WORDS (MAX_LINE / 2 + 1)
+
+struct driver {
+    struct ml *ml;
+    int ref_watch;                          /* set of watched event names */
+};
+
+/* A parsed command line, passed to command_entry. */
+struct command {
+    struct driver *driver;
+    char **words;
+    int count;
+};
+
+/* Names of the lifecycle events (§3.2); item-added/ and item-removed/
+ * prefixes are checked separately. */
+static const char *const lifecycle_events[] = {
+    "module-loaded", "module-unloaded", "module-reloaded",
+    "host-activated", "host-deactivated",
+};
+
+/* Write the string on top of the stack as one output line and pop it. */
+static void write_top(lua_State *L)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+
+    fwrite(s, 1, len, stdout);
+    fputc('\n', stdout);
+    lua_pop(L, 1);
+}
+
+/* Observer: "log LOGGER LEVEL MESSAGE" (§3.1). */
+static void on_log(void *ud, lua_State *L, const char *logger,
+                   const char *level, int msg)
+{
+    struct driver *d = ud;
+
+    lua_pushfstring(L, "log %s %s ", logger, level);
+    ml_render_text(L, d->ml, msg);
+    lua_concat(L, 2);
+    write_top(L);
+}
+
+/* Whether event 'name' (stack index) is reported: a lifecycle event or a
+ * watched name. */
+static bool is_reported(struct driver *d, lua_State *L, int name)
+{
+    const char *s;
+    size_t len, i;
+    bool watched;
+
+    if (lua_type(L, name) != LUA_TSTRING)
+        return false;
+    s = lua_tolstring(L, name, &len);
+    for (i = 0; i < sizeof(lifecycle_events) / sizeof(lifecycle_events[0]);
+         i++)
+        if (strlen(lifecycle_events[i]) == len &&
+            memcmp(s, lifecycle_events[i], len) == 0)
+            return true;
+    if ((len >= 11 && memcmp(s, "item-added/", 11) == 0) ||
+        (len >= 13 && memcmp(s, "item-removed/", 13) == 0))
+        return true;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch);
+    lua_pushvalue(L, name);
+    watched = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return watched;
+}
+
+/* Observer: "event OBJECT NAME DATA" (§3.2). */
+static void on_event(void *ud, lua_State *L, const char *object, int name,
+                     int data)
+{
+    struct driver *d = ud;
+
+    if (!is_reported(d, L, name))
+        return;
+    lua_pushfstring(L, "event %s ", object);
+    ml_render_text(L, d->ml, name);
+    ml_render_data(L, d->ml, data);
+    if (lua_rawlen(L, -1) > 0) {
+        lua_pushliteral(L, " ");
+        lua_insert(L, -2);
+        lua_concat(L, 4);
+    } else {
+        lua_pop(L, 1);
+        lua_concat(L, 2);
+    }
+    write_top(L);
+}
+
+/* Push the result line of a lifecycle command from the operation's
+ * status and results (§4). */
+static void push_lifecycle_result(struct driver *d, lua_State *L, int status)
+{
+    int top = lua_gettop(L);
+
+    if (status != ML_OK) {
+        lua_pushliteral(L, "raise ");
+        ml_render_value(L, d->ml, top);
+        lua_concat(L, 2);
+        return;
+    }
+    if (lua_toboolean(L, top - 1)) {
+        lua_pushliteral(L, "ok ");
+        ml_render_value(L, d->ml, top - 1);
+        lua_concat(L, 2);
+        return;
+    }
+    lua_pushliteral(L, "fail ");
+    ml_render_value(L, d->ml, top - 1);
+    lua_pushliteral(L, " ");
+    ml_render_value(L, d->ml, top);
+    lua_concat(L, 4);
+}
+
+/* Push the result line of 'fire' (§4: ok V, or raise E). */
+static void push_fire_result(struct driver *d, lua_State *L, int status)
+{
+    lua_pushstring(L, status == ML_OK ? "ok " : "raise ");
+    ml_render_value(L, d->ml, -2);
+    lua_concat(L, 2);
+}
+
+/* Push the result line of 'list': ok and the sorted names, or ok (none). */
+static void push_list_result(struct driver *d, lua_State *L, int status)
+{
+    luaL_Buffer b;
+    lua_Integer i, n;
+    int names = lua_gettop(L);
+
+    if (status != ML_OK) {
+        push_fire_result(d, L, status);
+        return;
+    }
+    if (lua_isnil(L, names)) {
+        lua_pushliteral(L, "ok (none)");
+        return;
+    }
+    n = (lua_Integer)lua_rawlen(L, names);
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "ok");
+    for (i = 1; i <= n; i++) {
+        luaL_addchar(&b, ' ');
+        lua_rawgeti(L, names, i);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+}
+
+/* Build the data table of 'fire' from K=V words. */
+static void push_fire_data(lua_State *L, char **pairs, int count)
+{
+    int i;
+
+    lua_createtable(L, 0, count);
+    for (i = 0; i < count; i++) {
+        char *eq = strchr(pairs[i], '=');
+
+        lua_pushlstring(L, pairs[i], (size_t)(eq - pairs[i]));
+        lua_pushstring(L, eq + 1);
+        lua_rawset(L, -3);
+    }
+}
+
+/* Protected body of one well-formed command: runs it and returns its
+ * result line. Argument: the struct command. */
+static int command_entry(lua_State *L)
+{
+    struct command *cmd = lua_touserdata(L, 1);
+    struct driver *d = cmd->driver;
+    struct ml *ml = d->ml;
+    char **w = cmd->words;
+    int status;
+
+    lua_settop(L, 0);
+    if (strcmp(w[0], "activate") == 0) {
+        push_lifecycle_result(d, L, ml_activate(ml, w[1]));
+    } else if (strcmp(w[0], "deactivate") == 0) {
+        push_lifecycle_result(d, L, ml_deactivate(ml, w[1]));
+    } else if (strcmp(w[0], "load") == 0) {
+        push_lifecycle_result(d, L, ml_load(ml, w[1], w[2]));
+    } else if (strcmp(w[0], "unload") == 0) {
+        push_lifecycle_result(d, L, ml_unload(ml, w[1], w[2]));
+    } else if (strcmp(w[0], "reload") == 0) {
+        push_lifecycle_result(d, L, ml_reload(ml, w[1], w[2]));
+    } else if (strcmp(w[0], "fire") == 0) {
+        push_fire_data(L, w + 3, cmd->count - 3);
+        status = ml_fire(ml, w[1], w[2], 1);
+        push_fire_result(d, L, status);
+    } else if (strcmp(w[0], "list") == 0) {
+        push_list_result(d, L, ml_list(ml, w[1]));
+    } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, w[1]);
+        lua_pushliteral(L, "ok");
+    }
+    return 1;
+}
+
+/* The number of words each verb takes (fire: at least 3). */
+static const struct {
+    const char *verb;
+    int words;
+} verbs[] = {
+    { "activate", 2 }, { "deactivate", 2 }, { "load", 3 }, { "unload", 3 },
+    { "reload", 3 }, { "fire", 3 }, { "list", 2 }, { "watch", 2 },
+};
+
+/* Check a split command line; NULL when well formed, else the reason. */
+static const char *check_command(char **words, int count)
+{
+    size_t i;
+    int j;
+
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        if (strcmp(words[0], verbs[i].verb) != 0)
+            continue;
+        if (count < verbs[i].words ||
+            (count > verbs[i].words && strcmp(words[0], "fire") != 0))
+            return "wrong number of words";
+        for (j = 3; strcmp(words[0], "fire") == 0 && j < count; j++)
+            if (!strchr(words[j], '='))
+                return "event data is not KEY=VALUE";
+        return NULL;
+    }
+    return "unknown command";
+}
+
+/* Split 'line' in place on single spaces. Returns the number of words,
+ * or -1 when a word is empty (two spaces, or a space at either end). */
+static int split(char *line, char **words)
+{
+    int count = 0;
+    char *p = line;
+
+    for (;;) {
+        char *space = strchr(p, ' ');
+
+        if (space)
+            *space = '\0';
+        if (*p == '\0' || count == MAX_WORDS)
+            return -1;
+        words[count++] = p;
+        if (!space)
+            return count;
+        p = space + 1;
+    }
+}
+
+/* Read one line without its newline. Returns 1 for a line, 0 at the end
+ * of input, -1 for a line longer than MAX_LINE (read and dropped), -2
+ * for a line containing a NUL byte. */
+static int read_line(char *buf, size_t *len)
+{
+    int c, status = 1;
+    size_t n = 0;
+    bool any = false;
+
+    while ((c = getchar()) != EOF) {
+        any = true;
+        if (c == '\n')
+            break;
+        if (n == MAX_LINE) {
+            status = -1;
+            continue;
+        }
+        if (c == '\0' && status == 1)
+            status = -2;
+        buf[n++] = (char)c;
+    }
+    if (!any)
+        return 0;
+    buf[n] = '\0';
+    *len = n;
+    return status;
+}
+
+/* Module code's print(), written to stderr. */
+static int print_stderr(lua_State *L)
+{
+    int i, n = lua_gettop(L);
+
+    for (i = 1; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+
+        if (i > 1)
+            fputc('\t', stderr);
+        fwrite(s, 1, len, stderr);
+        lua_pop(L, 1);
+    }
+    fputc('\n', stderr);
+    return 0;
+}
+
+/* Protected set-up: the watch set and print(). */
+static int setup_entry(lua_State *L)
+{
+    struct driver *d = lua_touserdata(L, 1);
+
+    lua_newtable(L);
+    d->ref_watch = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, print_stderr);
+    lua_setglobal(L, "print");
+    return 0;
+}
+
+/* Run one command line and write its output. */
+static void run_line(struct driver *d, char *line, char **words)
+{
+    lua_State *L = ml_lua(d->ml);
+    struct command cmd;
+    const char *reason;
+    int count = split(line, words);
+
+    reason = count < 0 ? "empty word" : check_command(words, count);
+    if (reason) {
+        printf("bad %s\n", reason);
+        return;
+    }
+    cmd.driver = d;
+    cmd.words = words;
+    cmd.count = count;
+    lua_pushcfunction(L, command_entry);
+    lua_pushlightuserdata(L, &cmd);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+
+        fprintf(stderr, "modlife-ref: %s\n", msg ? msg : "error");
+        lua_pop(L, 1);
+        printf("raise \"driver error\"\n");
+        return;
+    }
+    write_top(L);
+}
+
+int main(int argc, char **argv)
+{
+    static char line[MAX_LINE + 1];
+    static char *words[MAX_WORDS];
+    struct driver d = { NULL, LUA_NOREF };
+    struct ml_observer observer = { on_log, on_event, &d };
+    struct ml_error err;
+    size_t len;
+    int status;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s MODDIR\n", argv[0]);
+        return 2;
+    }
+    d.ml = ml_new(argv[1], &observer, &err);
+    if (!d.ml) {
+        fprintf(stderr, "modlife-ref: %s\n", err.message);
+        return 1;
+    }
+    lua_pushcfunction(ml_lua(d.ml), setup_entry);
+    lua_pushlightuserdata(ml_lua(d.ml), &d);
+    if (lua_pcall(ml_lua(d.ml), 1, 0, 0) != LUA_OK) {
+        fprintf(stderr, "modlife-ref: cannot set up\n");
+        ml_free(d.ml);
+        return 1;
+    }
+    printf("modlife %d\n", PROTOCOL_VERSION);
+    fflush(stdout);
+    while ((status = read_line(line, &len)) != 0) {
+        if (status == -1)
+            printf("bad line too long\n");
+        else if (status == -2)
+            printf("bad NUL byte in line\n");
+        else
+            run_line(&d, line, words);
+        fflush(stdout);
+    }
+    ml_free(d.ml);
+    return 0;
+}

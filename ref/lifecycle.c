@@ -1,0 +1,537 @@
+/*
+ * lifecycle.c - modulemanager: load, unload and reload of modules.
+ *
+ * The functions follow Prosody 0.12.3's modulemanager step by step
+ * (§2, §4, §5, §6 of the semantics), quirks included: failed loads leave
+ * their hooks behind, a body error returns false where every other
+ * failure returns nil, reload of a missing module fires module-unloaded.
+ * Each public function pushes the two return values Prosody's function
+ * would return. Module code runs under the traceback handler wherever
+ * Prosody uses xpcall; errors of event handlers propagate.
+ */
+#include "modlife-int.h"
+
+/* Leave the top 'n' values at base+1 .. base+n, dropping the values
+ * between. */
+static void keep_top(lua_State *L, int base, int n)
+{
+    lua_rotate(L, base + 1, n);
+    lua_settop(L, base + n);
+}
+
+/* Push the result pair nil, <token>. */
+static void push_fail(lua_State *L, enum ml_token token)
+{
+    lua_pushnil(L);
+    ml_push_token(L, token);
+}
+
+/* api:set_status(type, <token>[, override = false]) on the api at 'api'. */
+static void set_status(lua_State *L, int api, const char *type,
+                       enum ml_token message, bool override_false)
+{
+    lua_pushstring(L, type);
+    ml_push_token(L, message);
+    if (override_false)
+        lua_pushboolean(L, 0);
+    ml_method_call(L, api, "set_status", override_false ? 3 : 2, 0);
+}
+
+/* Fire 'event' with {module = <name>, host = <host>} on the events object
+ * (hosts[<target>] or prosody).events. */
+static void fire_lifecycle(lua_State *L, struct ml *ml, int target,
+                           const char *event, int name, int host)
+{
+    int top = lua_gettop(L);
+
+    ml_push_events_for(L, ml, target);
+    lua_pushstring(L, event);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, name);
+    lua_setfield(L, -2, "module");
+    lua_pushvalue(L, host);
+    lua_setfield(L, -2, "host");
+    ml_events_fire(L, top + 1, top + 2, top + 3);
+    lua_settop(L, top);
+}
+
+static void do_load(lua_State *L, struct ml *ml, int host, int name,
+                    int state);
+
+/*
+ * The shared path (§4.1): a per-host instance of the shared module whose
+ * global env is at 'genv'. Pushes env, nil or nil, err.
+ */
+static void load_shared(lua_State *L, struct ml *ml, int host, int name,
+                        int genv)
+{
+    int base = lua_gettop(L);
+
+    ml_api_new_host(L, ml, host, name, genv);       /* base+1 api, +2 env */
+    /* R-SHARED-7: in the host's map while add_host runs. */
+    ml_module_set(L, ml_modmap_check(L, ml, host), name, base + 2);
+    /* R-SHARED-4: add_host(per-host api) as only argument. */
+    lua_pushvalue(L, base + 1);
+    ml_module_call(L, genv, "add_host", 1);
+    lua_settop(L, base + 5);                        /* ok, result, err */
+    if (!lua_toboolean(L, base + 3) ||
+        (lua_isboolean(L, base + 4) && !lua_toboolean(L, base + 4))) {
+        /* R-SHARED-9, R-SHARED-10: a raise gives nil, the error; false
+         * gives nil and the second value, or false itself without one.
+         * R-SHARED-12: whatever add_host hooked stays hooked. */
+        ml_module_clear(L, ml_modmap_check(L, ml, host), name);
+        lua_pushnil(L);
+        if (lua_toboolean(L, base + 3) && lua_toboolean(L, base + 5))
+            lua_pushvalue(L, base + 5);
+        else
+            lua_pushvalue(L, base + 4);
+    } else {
+        /* R-SHARED-11: any other return value is success. */
+        lua_pushvalue(L, base + 2);
+        lua_pushnil(L);
+    }
+    keep_top(L, base, 2);
+}
+
+/*
+ * A full load (§2.1 steps 6-11): fresh api and env, find and compile the
+ * file, run body and load(), promote to "*" if the module went global,
+ * re-load on the host for a shared module. Pushes env, err (the env is
+ * the global one for a module that went global) or false/nil, err.
+ */
+static void load_full(lua_State *L, struct ml *ml, int host, int name,
+                      int state)
+{
+    int base = lua_gettop(L);
+    int api = base + 1, env = base + 2, ok = base + 3, err = base + 4;
+    int status;
+
+    ml_api_new(L, ml, host, name, state);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    if (ml_loader_load_code(L, ml, name, env) == 2) {
+        /* R-LOAD-6, R-LOAD-7: nothing registered, status error. */
+        set_status(L, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD, false);
+        lua_pushnil(L);
+        lua_pushvalue(L, base + 6);
+        keep_top(L, base, 2);
+        return;
+    }
+    lua_pushvalue(L, base + 6);
+    lua_setfield(L, api, "path");
+    lua_pushvalue(L, base + 7);
+    lua_setfield(L, api, "meta");
+    /* R-LOAD-11: in the map while the body and load() run. */
+    ml_module_set(L, ml_modmap_check(L, ml, host), name, env);
+    lua_settop(L, base + 5);
+    status = ml_pcall_traceback(L, 0, 1);
+    lua_pushboolean(L, status == LUA_OK);
+    lua_replace(L, ok);
+    lua_replace(L, err);    /* the body's first return value, or its error */
+    if (lua_toboolean(L, ok)) {
+        if (ml_module_has_method(L, env, "load")) {
+            /* R-LOAD-10 */
+            ml_module_call(L, env, "load", 0);
+            lua_settop(L, base + 6);
+            lua_copy(L, base + 5, ok);
+            lua_copy(L, base + 6, err);
+            lua_settop(L, base + 4);
+            if (!lua_toboolean(L, ok))
+                set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD,
+                           false);
+        }
+        /* R-LOAD-12 */
+        lua_pushnil(L);
+        lua_setfield(L, api, "reloading");
+        lua_pushnil(L);
+        lua_setfield(L, api, "saved_state");
+        lua_getfield(L, api, "host");               /* base+5 */
+        if (ml_is_star(L, base + 5)) {
+            /* R-GLOBAL-3, R-GLOBAL-4: made global after the fact. */
+            lua_getfield(L, api, "global");
+            if (!lua_toboolean(L, -1))
+                ml_method_call(L, api, "set_global", 0, 0);
+            lua_settop(L, base + 4);
+            /* R-GLOBAL-2: only in the "*" map. */
+            ml_module_clear(L, ml_modmap_check(L, ml, host), name);
+            lua_getfield(L, api, "host");           /* base+5 */
+            ml_module_set(L, ml_modmap_check(L, ml, base + 5), name, env);
+            if (!lua_rawequal(L, host, base + 5) &&
+                ml_module_has_method(L, env, "add_host")) {
+                /* R-SHARED-2, R-SHARED-14: the shared re-load's outcome
+                 * replaces the outcome so far. */
+                do_load(L, ml, host, name, 0);      /* base+6, base+7 */
+                lua_copy(L, base + 6, ok);
+                lua_copy(L, base + 7, err);
+            }
+        }
+        lua_settop(L, base + 4);
+    }
+    if (!lua_toboolean(L, ok)) {
+        /* R-LOAD-8, R-LOAD-9: removed from the map of module.host (which
+         * the body may have changed); hooks and items stay. */
+        lua_getfield(L, api, "host");
+        ml_module_clear(L, ml_modmap_check(L, ml, base + 5), name);
+        lua_settop(L, base + 4);
+        set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD, false);
+    } else {
+        /* R-LOAD-18 */
+        set_status(L, api, "core", ML_TOK_STATUS_LOADED, true);
+    }
+    lua_pushvalue(L, lua_toboolean(L, ok) ? env : ok);
+    lua_pushvalue(L, err);
+    keep_top(L, base, 2);
+}
+
+/*
+ * modulemanager's do_load_module(host, name, state): pushes env, err. The
+ * state (stack index, 0 for none) is what reload passes.
+ */
+static void do_load(lua_State *L, struct ml *ml, int host, int name,
+                    int state)
+{
+    int base = lua_gettop(L);
+    struct ml_modmap *map;
+
+    luaL_checkstack(L, 30, NULL);
+    if (!lua_toboolean(L, host) || !lua_toboolean(L, name)) {
+        push_fail(L, ML_TOK_INSUFFICIENT_PARAMETERS);   /* R-LOAD-1 */
+        return;
+    }
+    if (!ml_host_at(L, ml, host) && !ml_is_star(L, host)) {
+        push_fail(L, ML_TOK_UNKNOWN_HOST);              /* R-LOAD-2 */
+        return;
+    }
+    if (lua_type(L, name) != LUA_TSTRING)
+        luaL_error(L, "module name is not a string");
+    map = ml_modmap_at(L, ml, host);
+    if (!map) {
+        /* First load since activation: link hosts[host].modules. */
+        struct ml_host *h = ml_host_at(L, ml, host);
+
+        if (!h)
+            luaL_error(L, "attempt to index a nil value (field '?')");
+        ml_modmap_link(L, ml, host, h->modules);
+        map = h->modules;
+    }
+    if (ml_module_push(L, map, name)) {
+        lua_settop(L, base);
+        push_fail(L, ML_TOK_MODULE_ALREADY_LOADED);     /* R-LOAD-3/5 */
+        return;
+    }
+    lua_pushliteral(L, "*");                            /* base+1 */
+    if (ml_module_push(L, ml_modmap_check(L, ml, base + 1), name)) {
+        if (ml_module_has_method(L, base + 2, "add_host"))
+            load_shared(L, ml, host, name, base + 2);   /* R-SHARED-8 */
+        else
+            push_fail(L, ML_TOK_GLOBAL_MODULE_ALREADY_LOADED); /* R-LOAD-4 */
+        keep_top(L, base, 2);
+        return;
+    }
+    lua_settop(L, base);
+    load_full(L, ml, host, name, state);
+}
+
+/*
+ * modulemanager.load(host, name) for the strings at 'host' and 'name':
+ * pushes env, err. A success fires module-loaded {module, host} on the
+ * events of the returned instance's host (R-LOAD-14, R-SHARED-3); errors
+ * of its handlers propagate with the module loaded (R-LOAD-16).
+ */
+void ml_lc_load(lua_State *L, struct ml *ml, int host, int name)
+{
+    int base = lua_gettop(L);
+
+    do_load(L, ml, host, name, 0);
+    if (lua_toboolean(L, base + 1)) {
+        lua_getfield(L, base + 1, "module");
+        lua_getfield(L, -1, "host");
+        fire_lifecycle(L, ml, base + 4, "module-loaded", name, base + 4);
+        lua_settop(L, base + 2);
+    }
+}
+
+/* Remove every hook recorded in the api's event_handlers, on whatever
+ * object it was made (R-EV-9). */
+static void remove_hooks(lua_State *L, int api)
+{
+    int eh, object, event;
+
+    lua_getfield(L, api, "event_handlers");
+    eh = lua_gettop(L);
+    if (!lua_istable(L, eh))
+        luaL_error(L, "attempt to index a %s value (field 'event_handlers')",
+                   luaL_typename(L, eh));
+    lua_pushnil(L);
+    while (lua_next(L, eh) != 0) {
+        object = lua_gettop(L) - 1;
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushnil(L);
+        while (lua_next(L, object + 1) != 0) {
+            event = lua_gettop(L) - 1;
+            if (!lua_istable(L, -1)) {
+                lua_pop(L, 1);
+                continue;
+            }
+            lua_pushnil(L);
+            while (lua_next(L, event + 1) != 0) {
+                lua_pop(L, 1);
+                ml_object_remove_handler(L, object, event, lua_gettop(L));
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* Remove the api's remaining items, firing item-removed/<key> {source,
+ * item} on the events at 'events' for each: keys in byte order of the
+ * event name (Prosody's order is undefined, R-UNLOAD-6), items of a key
+ * from last to first (R-UNLOAD-5). */
+static void remove_items(lua_State *L, int api, int items, int events)
+{
+    int keys;
+    lua_Integer i, j, n = 0;
+
+    lua_newtable(L);
+    keys = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, items) != 0) {
+        lua_createtable(L, 3, 0);
+        lua_pushliteral(L, "item-removed/");
+        lua_pushvalue(L, -4);
+        lua_concat(L, 2);
+        lua_rawseti(L, -2, 1);
+        lua_pushvalue(L, -3);
+        lua_rawseti(L, -2, 2);
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, -2, 3);
+        lua_rawseti(L, keys, ++n);
+        lua_pop(L, 1);
+    }
+    ml_sort_by_string(L, keys, 1);
+    for (i = 1; i <= n; i++) {
+        int list;
+
+        lua_rawgeti(L, keys, i);
+        lua_rawgeti(L, -1, 1);                      /* keys+2: event */
+        lua_rawgeti(L, -2, 3);                      /* keys+3: items */
+        list = lua_gettop(L);
+        for (j = luaL_len(L, list); j >= 1; j--) {
+            lua_geti(L, list, j);                   /* keys+4 */
+            lua_pushnil(L);
+            lua_seti(L, list, j);
+            lua_createtable(L, 0, 2);
+            lua_pushvalue(L, api);
+            lua_setfield(L, -2, "source");
+            lua_pushvalue(L, keys + 4);
+            lua_setfield(L, -2, "item");
+            ml_events_fire(L, events, keys + 2, keys + 5);
+            lua_settop(L, list);
+        }
+        lua_settop(L, keys);
+    }
+    lua_pop(L, 1);
+}
+
+/*
+ * modulemanager's do_unload_module(host, name): pushes true, nil or nil,
+ * "module-not-loaded" (R-UNLOAD-1). Order (R-UNLOAD-2): own unload()
+ * (errors ignored, R-UNLOAD-4), hooks removed, items removed with events,
+ * loaded = false, removal from the map. No module-unloaded here.
+ */
+static void do_unload(lua_State *L, struct ml *ml, int host, int name)
+{
+    int base = lua_gettop(L);
+    int env = base + 1, api = base + 2;
+
+    luaL_checkstack(L, 30, NULL);
+    ml_get_module(L, ml, host, name);
+    if (lua_isnil(L, env)) {
+        lua_settop(L, base);
+        push_fail(L, ML_TOK_MODULE_NOT_LOADED);
+        return;
+    }
+    /* R-UNLOAD-8: only an own unload of this api counts. */
+    if (ml_module_has_method(L, env, "unload")) {
+        ml_module_call(L, env, "unload", 0);
+        lua_settop(L, env);
+    }
+    lua_getfield(L, env, "module");
+    remove_hooks(L, api);
+    lua_getfield(L, api, "items");                  /* base+3 */
+    if (lua_toboolean(L, base + 3)) {
+        /* Global events for "*", else the host's (R-GLOBAL-6). */
+        if (ml_is_star(L, host)) {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+        } else {
+            struct ml_host *h = ml_host_at(L, ml, host);
+
+            if (!h)
+                luaL_error(L, "attempt to index a nil value (field '?')");
+            lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_events);
+        }
+        remove_items(L, api, base + 3, base + 4);
+    }
+    lua_settop(L, api);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, api, "loaded");                 /* R-LOAD-19 */
+    ml_module_clear(L, ml_modmap_check(L, ml, host), name);
+    lua_settop(L, base);
+    lua_pushboolean(L, 1);
+    lua_pushnil(L);
+}
+
+/*
+ * modulemanager.unload(host, name) for the strings at 'host' and 'name':
+ * pushes true, nil or nil, err. A success fires module-unloaded {module,
+ * host = <host argument>} on (hosts[host] or prosody).events, where the
+ * module is already gone (R-UNLOAD-3); handler errors propagate
+ * (R-UNLOAD-11).
+ */
+void ml_lc_unload(lua_State *L, struct ml *ml, int host, int name)
+{
+    int base = lua_gettop(L);
+
+    do_unload(L, ml, host, name);
+    if (lua_toboolean(L, base + 1))
+        fire_lifecycle(L, ml, host, "module-unloaded", name, host);
+}
+
+/*
+ * modulemanager's do_reload_module(host, name): pushes env, err or a
+ * failure pair. Order (R-RELOAD-3): syntax check, save(), reloading =
+ * true, unload without module-unloaded, load with the saved state,
+ * restore(saved or {}).
+ */
+static void do_reload(lua_State *L, struct ml *ml, int host, int name)
+{
+    int base = lua_gettop(L);
+    int mod = base + 1, saved = base + 2, state = base + 3;
+
+    luaL_checkstack(L, 30, NULL);
+    ml_get_module(L, ml, host, name);
+    if (lua_isnil(L, mod)) {
+        lua_settop(L, base);
+        push_fail(L, ML_TOK_MODULE_NOT_LOADED);
+        return;
+    }
+    if (ml_loader_load_code(L, ml, name, 0) == 2) {
+        /* R-RELOAD-2: the old instance stays untouched. */
+        keep_top(L, base, 2);
+        return;
+    }
+    lua_settop(L, mod);
+    lua_pushnil(L);                                 /* saved */
+    if (ml_module_has_method(L, mod, "save")) {
+        ml_module_call(L, mod, "save", 0);
+        lua_settop(L, saved + 2);
+        if (!lua_toboolean(L, saved + 1)) {
+            /* R-RELOAD-6: force_module_reload is configuration, and
+             * protocol 1 has none, so it is unset. */
+            lua_settop(L, base);
+            push_fail(L, ML_TOK_SAVE_STATE_FAILED);
+            return;
+        }
+        lua_copy(L, saved + 2, saved);              /* R-RELOAD-8 */
+        lua_settop(L, saved);
+    }
+    lua_getfield(L, mod, "module");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "reloading");
+    lua_settop(L, saved);
+    do_unload(L, ml, host, name);
+    lua_settop(L, saved);
+    if (lua_toboolean(L, saved))
+        lua_pushvalue(L, saved);
+    else
+        lua_pushboolean(L, 1);                      /* state */
+    do_load(L, ml, host, name, state);              /* base+4, base+5 */
+    if (!lua_toboolean(L, base + 4)) {
+        keep_top(L, base, 2);                       /* R-RELOAD-10 */
+        return;
+    }
+    /* R-RELOAD-13: a module gone global without add_host is not in the
+     * host's map any more, and the lookup of restore raises. */
+    ml_get_module(L, ml, host, name);               /* base+6 */
+    if (ml_module_has_method(L, base + 6, "restore")) {
+        if (lua_toboolean(L, saved))
+            lua_pushvalue(L, saved);
+        else
+            lua_newtable(L);
+        ml_module_call(L, base + 6, "restore", 1);  /* R-RELOAD-9 */
+        lua_settop(L, base + 6);
+    }
+    lua_pushvalue(L, base + 5);
+    keep_top(L, base, 2);
+}
+
+/*
+ * modulemanager.reload(host, name) for the strings at 'host' and 'name':
+ * pushes env, err or a failure pair. A success fires module-reloaded
+ * {module, host = <host argument>} with reloading = true on the new api
+ * during the handlers, nil afterwards (R-RELOAD-4, R-RELOAD-5). When the
+ * module is not loaded afterwards, for whatever reason (never loaded:
+ * R-RELOAD-1; failed new body: R-RELOAD-10), module-unloaded fires.
+ */
+void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name)
+{
+    int base = lua_gettop(L);
+
+    do_reload(L, ml, host, name);
+    if (lua_toboolean(L, base + 1)) {
+        ml_get_module(L, ml, host, name);
+        if (lua_isnil(L, -1))
+            luaL_error(L, "attempt to index a nil value (field '?')");
+        lua_getfield(L, -1, "module");
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "reloading");
+        lua_settop(L, base + 2);
+        fire_lifecycle(L, ml, host, "module-reloaded", name, host);
+        lua_getfield(L, base + 1, "module");
+        lua_pushnil(L);
+        lua_setfield(L, -2, "reloading");
+        lua_settop(L, base + 2);
+        return;
+    }
+    ml_get_module(L, ml, host, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        fire_lifecycle(L, ml, host, "module-unloaded", name, host);
+    }
+    lua_settop(L, base + 2);
+}
+
+/* modulemanager's host-deactivated handler: drop the host's module map.
+ * Data: the host name. Upvalue: ml. */
+static int on_host_deactivated(lua_State *L)
+{
+    ml_modmap_drop(L, ml_self(L), 1);
+    return 0;
+}
+
+/*
+ * Set up modulemanager's state: the "*" module map, which always exists,
+ * and the host-deactivated handler on the global events, registered
+ * before anything else (R-HOST-10).
+ */
+void ml_lifecycle_init(lua_State *L, struct ml *ml)
+{
+    struct ml_modmap *map = ml_modmap_new();
+    int base = lua_gettop(L);
+
+    if (!map || ml_map_put(&ml->modmaps, "*", 1, map) != ML_OK) {
+        ml_modmap_unref(ml, map);
+        luaL_error(L, "not enough memory");
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+    lua_pushliteral(L, "host-deactivated");
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, on_host_deactivated, 1);
+    ml_events_add(L, base + 1, base + 2, base + 3, 0);
+    lua_settop(L, base);
+}

@@ -1,0 +1,237 @@
+/*
+ * loader.c - util.pluginloader as modulemanager configures it: find
+ * mod_NAME among the candidate paths of the module directory, filter it
+ * on its "--% key: value" metadata, compile it.
+ *
+ * Files are opened and read with Lua's own io functions, captured when
+ * the state is created (before any module could replace them), so the
+ * error messages are io.open's ("<path>: No such file or directory") and
+ * an open file is owned by Lua, never leaked by an error.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "modlife-int.h"
+
+/* Candidate paths inside a plugin directory, in the order Prosody tries
+ * them (R-LOAD-21); '@' stands for the module name. */
+static const char *const candidates[] = {
+    "mod_@/@/mod_@.lua",
+    "mod_@/mod_@.lua",
+    "@/mod_@.lua",
+    "mod_@.lua",
+    "share/lua/" LUA_VERSION_MAJOR "." LUA_VERSION_MINOR "/mod_@.lua",
+    "share/lua/" LUA_VERSION_MAJOR "." LUA_VERSION_MINOR "/mod_@/mod_@.lua",
+};
+
+/* core.features.available of Prosody 0.12.3, for 'requires' and
+ * 'conflicts' metadata. */
+static const char *const core_features[] = { "mod_bookmarks" };
+
+/*
+ * Capture io.open, the read and close methods of files and string.format
+ * into the registry. Called once, right after the standard libraries are
+ * opened.
+ */
+void ml_loader_init(lua_State *L, struct ml *ml)
+{
+    lua_getglobal(L, "io");
+    lua_getfield(L, -1, "open");
+    ml->ref_io_open = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+    luaL_getmetatable(L, LUA_FILEHANDLE);
+    lua_getfield(L, -1, "__index");
+    lua_getfield(L, -1, "read");
+    ml->ref_io_read = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "close");
+    ml->ref_io_close = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 2);
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "format");
+    ml->ref_format = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+}
+
+/* Push MODDIR/<template with '@' replaced by the name at 'name'>. */
+static void push_candidate(lua_State *L, struct ml *ml, const char *tmpl,
+                           int name)
+{
+    luaL_Buffer b;
+    const char *p;
+
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, ml->moddir, ml->moddir_len);
+    luaL_addchar(&b, '/');
+    for (p = tmpl; *p; p++) {
+        if (*p != '@') {
+            luaL_addchar(&b, *p);
+            continue;
+        }
+        lua_pushvalue(L, name);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+}
+
+/* Store the metadata line [s, s+n) into the table on top of the stack if
+ * it has the form "--% key: value" (pattern ^%-%-%% *([%w_]+): *(.+)$,
+ * value stripped of trailing space). */
+static void parse_metadata_line(lua_State *L, const char *s, size_t n)
+{
+    size_t i = 3, key, key_end, value, end;
+
+    if (n < 3 || memcmp(s, "--%", 3) != 0)
+        return;
+    while (i < n && s[i] == ' ')
+        i++;
+    key = i;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+        i++;
+    key_end = i;
+    if (key_end == key || i >= n || s[i] != ':')
+        return;
+    i++;
+    if (i >= n)
+        return;
+    while (i < n - 1 && s[i] == ' ')
+        i++;
+    value = i;
+    end = n;
+    while (end > value && isspace((unsigned char)s[end - 1]))
+        end--;
+    lua_pushlstring(L, s + key, key_end - key);
+    lua_pushlstring(L, s + value, end - value);
+    lua_rawset(L, -3);
+}
+
+/* Push the metadata table of a module's text: every line (a run of
+ * characters other than CR and LF followed by LF or CR LF) is examined. */
+static void push_metadata(lua_State *L, const char *s, size_t len)
+{
+    size_t i = 0;
+
+    lua_newtable(L);
+    while (i < len) {
+        size_t start = i;
+
+        while (i < len && s[i] != '\r' && s[i] != '\n')
+            i++;
+        if (i > start && i < len && s[i] == '\n') {
+            parse_metadata_line(L, s + start, i - start);
+            i++;
+        } else if (i > start && i + 1 < len && s[i] == '\r' &&
+                   s[i + 1] == '\n') {
+            parse_metadata_line(L, s + start, i - start);
+            i += 2;
+        } else if (i < len) {
+            i++;
+        }
+    }
+}
+
+static bool is_core_feature(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(core_features) / sizeof(core_features[0]); i++)
+        if (strlen(core_features[i]) == n && memcmp(core_features[i], s, n) == 0)
+            return true;
+    return false;
+}
+
+/* Whether the metadata field 'key' of the table at 'meta' lists a word
+ * (separated by commas and spaces) whose presence among the core
+ * features equals 'present'. */
+static bool lists_feature(lua_State *L, int meta, const char *key,
+                          bool present)
+{
+    const char *s;
+    size_t len, i = 0;
+    bool found = false;
+
+    lua_getfield(L, meta, key);
+    s = lua_tolstring(L, -1, &len);
+    while (s && i < len && !found) {
+        size_t start;
+
+        while (i < len && (s[i] == ',' || s[i] == ' '))
+            i++;
+        start = i;
+        while (i < len && s[i] != ',' && s[i] != ' ')
+            i++;
+        if (i > start && is_core_feature(s + start, i - start) == present)
+            found = true;
+    }
+    lua_pop(L, 1);
+    return found;
+}
+
+/*
+ * Find, filter and compile module 'name' (a string at 'name'). With 'env'
+ * not 0, the chunk's environment is the table at 'env'; with 0 (the
+ * syntax check of reload) it is nil, as Prosody's loader leaves it.
+ * Pushes the function, the file's path and its metadata table (returns
+ * 3), or nil and an error (returns 2): the compile error "<path>:<line>:
+ * <msg>" without traceback, or the io error of the last candidate path
+ * when no candidate opened and passed the filter (R-LOAD-6, R-LOAD-20).
+ */
+int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
+{
+    int base = lua_gettop(L);
+    size_t i, len;
+    const char *content;
+
+    luaL_checkstack(L, 10, NULL);
+    lua_pushnil(L);                 /* base + 1: error of the last attempt */
+    for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+        lua_settop(L, base + 1);
+        push_candidate(L, ml, candidates[i], name);     /* base + 2 */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_open);
+        lua_pushvalue(L, base + 2);
+        lua_call(L, 1, 2);                              /* file, err */
+        lua_copy(L, base + 4, base + 1);
+        if (lua_isnil(L, base + 3))
+            continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_read);
+        lua_pushvalue(L, base + 3);
+        lua_pushliteral(L, "a");
+        lua_call(L, 2, 1);                              /* base + 5 */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_close);
+        lua_pushvalue(L, base + 3);
+        lua_call(L, 1, 0);
+        content = lua_tolstring(L, base + 5, &len);
+        if (!content)
+            luaL_error(L, "attempt to index a nil value (local 'content')");
+        push_metadata(L, content, len);                 /* base + 6 */
+        if (lists_feature(L, base + 6, "conflicts", true) ||
+            lists_feature(L, base + 6, "requires", false))
+            continue;
+        lua_pushfstring(L, "@%s", lua_tostring(L, base + 2));
+        if (luaL_loadbufferx(L, content, len, lua_tostring(L, -1), NULL)
+            != LUA_OK) {
+            lua_pushnil(L);
+            lua_insert(L, -2);
+            lua_rotate(L, base + 1, 2);
+            lua_settop(L, base + 2);
+            return 2;
+        }
+        if (env)
+            lua_pushvalue(L, env);
+        else
+            lua_pushnil(L);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+        lua_pushvalue(L, base + 2);
+        lua_pushvalue(L, base + 6);
+        lua_rotate(L, base + 1, 3);
+        lua_settop(L, base + 3);
+        return 3;
+    }
+    /* Nothing found: nil and the last io error. (When the last candidate
+     * opened but was filtered out, Prosody's loader fails differently;
+     * a module directory of plain mod_NAME.lua files never gets there.) */
+    lua_settop(L, base + 1);
+    lua_pushnil(L);
+    lua_insert(L, base + 1);
+    return 2;
+}

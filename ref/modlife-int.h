@@ -1,0 +1,199 @@
+/*
+ * modlife-int.h - internal interface between the files of ref/.
+ *
+ * Files and concerns:
+ *   state.c      ml_new/ml_free, the protected entry points of modlife.h
+ *   call.c       the one protected door into Lua (traceback handler)
+ *   map.c        string-keyed hash map
+ *   sort.c       stable sorting of Lua arrays by string
+ *   tokens.c     Prosody's visible strings (error tokens, statuses)
+ *   host.c       hostmanager: host registry, activate, deactivate
+ *   module.c     modulemanager's module maps and module instances
+ *   events.c     util.events objects
+ *   log.c        module loggers
+ *   loader.c     util.pluginloader: finding and compiling module files
+ *   api.c        moduleapi: the Lua-visible module API
+ *   lifecycle.c  modulemanager: load, unload, reload
+ *   render.c     protocol rendering, normalisation and escaping
+ *
+ * Unless a comment says otherwise, functions taking a lua_State run in
+ * protected mode (inside one of the entry points of state.c) and may
+ * raise Lua errors; they never hold malloc'd memory across such a call.
+ * Stack indices passed in must be absolute (or pseudo-indices).
+ */
+#ifndef MODLIFE_INT_H
+#define MODLIFE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "modlife.h"
+
+/* ---- map.c ---- */
+
+struct ml_map_slot {
+    char *key;              /* owned copy, NUL-terminated */
+    size_t len;
+    size_t hash;
+    void *value;            /* owned by the map's user */
+    unsigned char state;    /* empty, live or dead (tombstone) */
+};
+
+struct ml_map {
+    struct ml_map_slot *slots;
+    size_t capacity;        /* 0 or a power of two */
+    size_t count;           /* live entries */
+    size_t used;            /* live entries plus tombstones */
+};
+
+void ml_map_init(struct ml_map *map);
+void ml_map_release(struct ml_map *map, void (*free_value)(void *, void *),
+                    void *ud);
+void *ml_map_get(const struct ml_map *map, const char *key, size_t len);
+int ml_map_put(struct ml_map *map, const char *key, size_t len, void *value);
+void *ml_map_remove(struct ml_map *map, const char *key, size_t len);
+size_t ml_map_next(const struct ml_map *map, size_t pos, const char **key,
+                   size_t *len, void **value);
+
+/* ---- the library instance ---- */
+
+struct ml {
+    lua_State *L;
+    char *moddir;               /* without trailing slashes */
+    size_t moddir_len;
+    struct ml_observer observer;
+    struct ml_map hosts;        /* name -> struct ml_host: Prosody's 'hosts' */
+    struct ml_map modmaps;      /* host -> struct ml_modmap: 'modulemap' */
+    lua_Integer seq;            /* handler registration counter */
+    int ref_global_events;      /* prosody.events */
+    int ref_methods;            /* the api method table */
+    int ref_kinds;              /* weak keys: api/env table -> kind */
+    int ref_shared;             /* module:shared registry, weak values */
+    int ref_io_open;            /* io.open, file:read, file:close and */
+    int ref_io_read;            /* string.format, captured before any */
+    int ref_io_close;           /* module runs */
+    int ref_format;
+};
+
+/* ---- call.c ---- */
+
+int ml_pcall_traceback(lua_State *L, int nargs, int nresults);
+void ml_method_call(lua_State *L, int obj, const char *method, int nargs,
+                    int nresults);
+struct ml *ml_self(lua_State *L);
+bool ml_is_star(lua_State *L, int idx);
+
+/* ---- sort.c ---- */
+
+void ml_sort_by_string(lua_State *L, int array, int field);
+
+/* ---- tokens.c ---- */
+
+enum ml_token {
+    ML_TOK_INSUFFICIENT_PARAMETERS,
+    ML_TOK_UNKNOWN_HOST,
+    ML_TOK_MODULE_ALREADY_LOADED,
+    ML_TOK_GLOBAL_MODULE_ALREADY_LOADED,
+    ML_TOK_MODULE_NOT_LOADED,
+    ML_TOK_SAVE_STATE_FAILED,
+    ML_TOK_NO_SUCH_METHOD,
+    ML_TOK_HOST_ALREADY_ACTIVATED,  /* format: host name */
+    ML_TOK_HOST_NOT_ACTIVATED,      /* format: host name */
+    ML_TOK_STATUS_FAILED_TO_LOAD,
+    ML_TOK_STATUS_ERROR_DURING_LOAD,
+    ML_TOK_STATUS_LOADED,
+    ML_TOK_STATUS_IGNORED,          /* format: priority, override, message */
+    ML_TOK_STATUS_INVALID,          /* logged unformatted, as Prosody does */
+    ML_TOK_DEPENDENCY_FAILED,       /* format: name, error */
+    ML_TOK_AUTO_RELOADING,          /* format: host, name */
+    ML_TOK_AUTO_UNLOADING,          /* format: host, name */
+    ML_TOK_HOOK_TAG_PARAMETERS,
+    ML_TOK_OPTION_NOT_LIST,         /* format: option name */
+    ML_TOK_OPTION_NOT_NUMBER,       /* format: option name */
+    ML_TOK_OPTION_NOT_BOOLEAN,      /* format: option name */
+    ML_TOK__COUNT
+};
+
+const char *ml_token(enum ml_token token);
+void ml_push_token(lua_State *L, enum ml_token token);
+
+/* ---- events.c ---- */
+
+void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len);
+bool ml_events_is(lua_State *L, int idx);
+void ml_events_add(lua_State *L, int events, int name, int handler, int prio);
+void ml_events_remove(lua_State *L, int events, int name, int handler);
+int ml_events_fire(lua_State *L, int events, int name, int data);
+void ml_object_add_handler(lua_State *L, int object, int name, int handler,
+                           int prio);
+void ml_object_remove_handler(lua_State *L, int object, int name,
+                              int handler);
+
+/* ---- host.c ---- */
+
+struct ml_modmap;
+
+struct ml_host {
+    const char *type;           /* "local" (components come later) */
+    int ref_events;             /* the host's events object */
+    int ref_session;            /* the table standing for the host session */
+    struct ml_modmap *modules;  /* hosts[h].modules (counted reference) */
+};
+
+struct ml_host *ml_host_at(lua_State *L, struct ml *ml, int idx);
+void ml_push_events_for(lua_State *L, struct ml *ml, int host);
+void ml_host_activate(lua_State *L, struct ml *ml, int host);
+void ml_host_deactivate(lua_State *L, struct ml *ml, int host);
+void ml_hosts_release(struct ml *ml);
+
+/* ---- module.c ---- */
+
+struct ml_modmap {
+    int refs;                   /* owners: the host and/or 'modulemap' */
+    struct ml_map entries;      /* name -> struct ml_instance */
+};
+
+struct ml_modmap *ml_modmap_new(void);
+void ml_modmap_unref(struct ml *ml, struct ml_modmap *map);
+struct ml_modmap *ml_modmap_at(lua_State *L, struct ml *ml, int host);
+struct ml_modmap *ml_modmap_check(lua_State *L, struct ml *ml, int host);
+void ml_modmap_link(lua_State *L, struct ml *ml, int host,
+                    struct ml_modmap *map);
+void ml_modmap_drop(lua_State *L, struct ml *ml, int host);
+void ml_modmaps_release(struct ml *ml);
+bool ml_module_push(lua_State *L, struct ml_modmap *map, int name);
+void ml_module_set(lua_State *L, struct ml_modmap *map, int name, int env);
+void ml_module_clear(lua_State *L, struct ml_modmap *map, int name);
+void ml_module_names(lua_State *L, struct ml_modmap *map);
+void ml_get_module(lua_State *L, struct ml *ml, int host, int name);
+bool ml_module_has_method(lua_State *L, int env, const char *method);
+int ml_module_call(lua_State *L, int env, const char *method, int nargs);
+
+/* ---- log.c ---- */
+
+void ml_log_new(lua_State *L, struct ml *ml, int name);
+void ml_log_method(lua_State *L, int log);
+
+/* ---- loader.c ---- */
+
+void ml_loader_init(lua_State *L, struct ml *ml);
+int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env);
+
+/* ---- api.c ---- */
+
+enum ml_kind { ML_KIND_OTHER = 0, ML_KIND_API, ML_KIND_ENV };
+
+void ml_api_init(lua_State *L, struct ml *ml);
+void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state);
+void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
+                     int genv);
+enum ml_kind ml_api_kind(lua_State *L, const struct ml *ml, int idx);
+
+/* ---- lifecycle.c ---- */
+
+void ml_lifecycle_init(lua_State *L, struct ml *ml);
+void ml_lc_load(lua_State *L, struct ml *ml, int host, int name);
+void ml_lc_unload(lua_State *L, struct ml *ml, int host, int name);
+void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name);
+
+#endif

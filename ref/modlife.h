@@ -1,0 +1,117 @@
+/*
+ * modlife.h - public interface of the modlife reference implementation.
+ *
+ * The library reproduces the module lifecycle of Prosody 0.12.3
+ * (hostmanager, modulemanager, moduleapi, util.events) on top of an
+ * embedded Lua 5.4 state. One 'struct ml' owns one Lua state, the host
+ * registry, the module maps and the events objects.
+ *
+ * Calling convention of the operations: each one runs in protected mode
+ * (one lua_pcall per call) and leaves its results on the stack of the
+ * state returned by ml_lua(). It returns ML_OK when the operation
+ * returned normally, or ML_ERAISE when a Lua error escaped it (an event
+ * handler's error propagating out of a load, for example); the error
+ * value is then the only value pushed. The caller pops what was pushed.
+ */
+#ifndef MODLIFE_H
+#define MODLIFE_H
+
+#include <stddef.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+/* Return codes: 0 or a negative ML_E* value. */
+enum ml_status {
+    ML_OK = 0,
+    ML_ERAISE = -1,     /* a Lua error escaped; its value is on the stack */
+    ML_ENOMEM = -2,     /* out of memory */
+    ML_EINVAL = -3,     /* invalid argument from the caller */
+};
+
+struct ml;
+
+/*
+ * Observers: how the embedding program hears what modules log and which
+ * events are fired. Both are called while a Lua operation is running, in
+ * protected mode, so they may raise Lua errors (a memory error while
+ * formatting, for instance); they must leave the stack balanced.
+ */
+struct ml_observer {
+    /* A module logger produced a message at a level Prosody keeps
+     * (debug, info, warn, error). 'msg' is the stack index of the
+     * formatted message (a string). */
+    void (*log)(void *ud, lua_State *L, const char *logger,
+                const char *level, int msg);
+    /* An events object is about to run the handlers of an event:
+     * 'object' is "*" for the global events object or the host name;
+     * 'name' and 'data' are stack indices of the event name and data. */
+    void (*event)(void *ud, lua_State *L, const char *object,
+                  int name, int data);
+    void *ud;
+};
+
+/* Error details of ml_new(), filled by the callee, owned by the caller. */
+struct ml_error {
+    int code;               /* an ML_E* value */
+    char message[256];
+};
+
+/*
+ * Create a library instance that loads modules from 'moddir' (copied).
+ * 'observer' is copied; it may be NULL. Returns NULL and fills 'err' on
+ * failure. The caller frees the instance with ml_free().
+ */
+struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
+                  struct ml_error *err);
+
+/* Free everything 'ml' owns, the Lua state included. NULL is allowed. */
+void ml_free(struct ml *ml);
+
+/* The Lua state of 'ml'; it stays owned by 'ml'. */
+lua_State *ml_lua(struct ml *ml);
+
+/* The module directory, without trailing slashes; owned by 'ml'. */
+const char *ml_moddir(const struct ml *ml);
+
+/*
+ * Host and module operations, named after the Prosody function they
+ * reproduce. Each pushes the first two return values (ML_OK) or the
+ * error value (ML_ERAISE).
+ *   ml_activate    hostmanager.activate(host, {})       -> ok, err
+ *   ml_deactivate  hostmanager.deactivate(host)         -> ok, err
+ *   ml_load        modulemanager.load(host, name)       -> env, err
+ *   ml_unload      modulemanager.unload(host, name)     -> ok, err
+ *   ml_reload      modulemanager.reload(host, name)     -> env, err
+ */
+int ml_activate(struct ml *ml, const char *host);
+int ml_deactivate(struct ml *ml, const char *host);
+int ml_load(struct ml *ml, const char *host, const char *name);
+int ml_unload(struct ml *ml, const char *host, const char *name);
+int ml_reload(struct ml *ml, const char *host, const char *name);
+
+/*
+ * (hosts[host] or prosody).events.fire_event(event, data), with 'data'
+ * the stack index of the event data (it stays on the stack). Pushes the
+ * first return value, nil when there was none (ML_OK).
+ */
+int ml_fire(struct ml *ml, const char *host, const char *event, int data);
+
+/*
+ * modulemanager.get_modules(host): pushes an array of the module names
+ * sorted in byte order, or nil when the host has no module map (ML_OK).
+ */
+int ml_list(struct ml *ml, const char *host);
+
+/*
+ * Rendering for the driver protocol (spec/PROTOCOL.md §3.3, §5). Each
+ * pushes one string and may raise, so call them in protected mode only.
+ *   ml_render_value  a value as in §3.3 (api, env, quoted strings, ...)
+ *   ml_render_data   event data: a plain table as sorted KEY=VALUE fields
+ *   ml_render_text   a log message: normalised and escaped, not quoted
+ */
+void ml_render_value(lua_State *L, const struct ml *ml, int idx);
+void ml_render_data(lua_State *L, const struct ml *ml, int idx);
+void ml_render_text(lua_State *L, const struct ml *ml, int idx);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * module.c - modulemanager's module maps and module instances.
+ *
+ * A module map (name -> instance) is a C hash map. An instance holds a
+ * registry reference to the module environment, the value Prosody keeps
+ * in its maps; the api object is always reached through env.module, as
+ * Prosody does. 'ml->modmaps' is modulemanager's 'modulemap' (host ->
+ * map). A host's map is shared by the host ('hosts[h].modules') and by
+ * 'modulemap' once linked, hence the reference count.
+ */
+#include <stdlib.h>
+
+#include "modlife-int.h"
+
+struct ml_instance {
+    int ref_env;            /* registry reference to the module env */
+};
+
+/*
+ * A new empty module map with one reference, owned by the caller
+ * (release with ml_modmap_unref). NULL when out of memory.
+ */
+struct ml_modmap *ml_modmap_new(void)
+{
+    struct ml_modmap *map = malloc(sizeof(*map));
+
+    if (!map)
+        return NULL;
+    map->refs = 1;
+    ml_map_init(&map->entries);
+    return map;
+}
+
+static void instance_free(void *ud, void *value)
+{
+    struct ml *ml = ud;
+    struct ml_instance *instance = value;
+
+    luaL_unref(ml->L, LUA_REGISTRYINDEX, instance->ref_env);
+    free(instance);
+}
+
+/*
+ * Drop one reference to 'map' (NULL allowed); the last one frees it and
+ * releases the registry references of its instances. Calls no Lua code.
+ */
+void ml_modmap_unref(struct ml *ml, struct ml_modmap *map)
+{
+    if (!map || --map->refs > 0)
+        return;
+    ml_map_release(&map->entries, instance_free, ml);
+    free(map);
+}
+
+/* The key bytes of the string at 'idx', or NULL if it is not a string. */
+static const char *key_at(lua_State *L, int idx, size_t *len)
+{
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return NULL;
+    return lua_tolstring(L, idx, len);
+}
+
+/*
+ * modulemap[host] for the value at 'host': the map or NULL. Valid until
+ * the next call into Lua code.
+ */
+struct ml_modmap *ml_modmap_at(lua_State *L, struct ml *ml, int host)
+{
+    size_t len;
+    const char *key = key_at(L, host, &len);
+
+    return key ? ml_map_get(&ml->modmaps, key, len) : NULL;
+}
+
+/*
+ * modulemap[host] where Prosody indexes it without checking: raises the
+ * error Lua gives for indexing nil when there is no map.
+ */
+struct ml_modmap *ml_modmap_check(lua_State *L, struct ml *ml, int host)
+{
+    struct ml_modmap *map = ml_modmap_at(L, ml, host);
+
+    if (!map)
+        luaL_error(L, "attempt to index a nil value (field '?')");
+    return map;
+}
+
+/*
+ * modulemap[host] = map, taking a new reference to 'map'. The host (a
+ * string) must not have a map yet.
+ */
+void ml_modmap_link(lua_State *L, struct ml *ml, int host,
+                    struct ml_modmap *map)
+{
+    size_t len;
+    const char *key = key_at(L, host, &len);
+
+    if (!key)
+        luaL_error(L, "host name is not a string");
+    if (ml_map_put(&ml->modmaps, key, len, map) != ML_OK)
+        luaL_error(L, "not enough memory");
+    map->refs++;
+}
+
+/*
+ * modulemap[host] = nil: modulemanager's host-deactivated handler, after
+ * which get_modules(host) is nil until the next load (R-HOST-10).
+ */
+void ml_modmap_drop(lua_State *L, struct ml *ml, int host)
+{
+    size_t len;
+    const char *key = key_at(L, host, &len);
+
+    if (key)
+        ml_modmap_unref(ml, ml_map_remove(&ml->modmaps, key, len));
+}
+
+static void modmap_unref_cb(void *ud, void *value)
+{
+    ml_modmap_unref(ud, value);
+}
+
+/* Drop every entry of 'modulemap' (ml_free). Calls no Lua code. */
+void ml_modmaps_release(struct ml *ml)
+{
+    ml_map_release(&ml->modmaps, modmap_unref_cb, ml);
+}
+
+/*
+ * map[name]: push the env and return true, or push nothing and return
+ * false when the name (at 'name') is absent or not a string.
+ */
+bool ml_module_push(lua_State *L, struct ml_modmap *map, int name)
+{
+    size_t len;
+    const char *key = key_at(L, name, &len);
+    struct ml_instance *instance;
+
+    if (!key)
+        return false;
+    instance = ml_map_get(&map->entries, key, len);
+    if (!instance)
+        return false;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, instance->ref_env);
+    return true;
+}
+
+/*
+ * map[name] = env (stack indices), replacing any previous instance.
+ * Raises when out of memory, leaving the map unchanged.
+ */
+void ml_module_set(lua_State *L, struct ml_modmap *map, int name, int env)
+{
+    size_t len;
+    const char *key = key_at(L, name, &len);
+    struct ml_instance *instance;
+    int ref;
+
+    if (!key)
+        luaL_error(L, "module name is not a string");
+    lua_pushvalue(L, env);
+    ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    instance = ml_map_get(&map->entries, key, len);
+    if (instance) {
+        luaL_unref(L, LUA_REGISTRYINDEX, instance->ref_env);
+        instance->ref_env = ref;
+        return;
+    }
+    instance = malloc(sizeof(*instance));
+    if (instance) {
+        instance->ref_env = ref;
+        if (ml_map_put(&map->entries, key, len, instance) == ML_OK)
+            return;
+        free(instance);
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    luaL_error(L, "not enough memory");
+}
+
+/* map[name] = nil; releases the instance's reference to its env. */
+void ml_module_clear(lua_State *L, struct ml_modmap *map, int name)
+{
+    size_t len;
+    const char *key = key_at(L, name, &len);
+    struct ml_instance *instance;
+
+    if (!key)
+        return;
+    instance = ml_map_remove(&map->entries, key, len);
+    if (instance) {
+        luaL_unref(L, LUA_REGISTRYINDEX, instance->ref_env);
+        free(instance);
+    }
+}
+
+/*
+ * Push an array of the names in 'map', sorted in byte order: a snapshot
+ * that stays valid while modules are unloaded, and the deterministic
+ * order the reference uses where Prosody iterates with pairs().
+ */
+void ml_module_names(lua_State *L, struct ml_modmap *map)
+{
+    const char *key;
+    size_t len, pos = 0;
+    void *value;
+    lua_Integer n = 0;
+
+    lua_createtable(L, (int)map->entries.count, 0);
+    while ((pos = ml_map_next(&map->entries, pos, &key, &len, &value)) != 0) {
+        lua_pushlstring(L, key, len);
+        lua_rawseti(L, -2, ++n);
+    }
+    ml_sort_by_string(L, lua_gettop(L), 0);
+}
+
+/*
+ * modulemanager.get_module(host, name): push the env, or nil when the
+ * host has no map or the name is not in it.
+ */
+void ml_get_module(lua_State *L, struct ml *ml, int host, int name)
+{
+    struct ml_modmap *map = ml_modmap_at(L, ml, host);
+
+    if (!map || !ml_module_push(L, map, name))
+        lua_pushnil(L);
+}
+
+/* Push env.module, raising like rawget does when it is not a table. */
+static void push_api(lua_State *L, int env)
+{
+    lua_getfield(L, env, "module");
+    if (!lua_istable(L, -1))
+        luaL_error(L, "bad argument #1 to 'rawget' (table expected, got %s)",
+                   luaL_typename(L, -1));
+}
+
+/*
+ * module_has_method(env, method): whether the api object has an own
+ * function field 'method'. Lifecycle callbacks count only when they are
+ * own fields, never inherited ones (R-SHARED-1, R-UNLOAD-8).
+ */
+bool ml_module_has_method(lua_State *L, int env, const char *method)
+{
+    bool found;
+
+    push_api(L, env);
+    lua_pushstring(L, method);
+    found = lua_rawget(L, -2) == LUA_TFUNCTION;
+    lua_pop(L, 2);
+    return found;
+}
+
+/*
+ * call_module_method(env, method, ...): with the 'nargs' arguments on top
+ * of the stack, call the api's own function 'method' under the traceback
+ * handler. The arguments are replaced by true and the results, or by
+ * false and the error value (with its traceback); by false,
+ * "no-such-method" when there is no such function. Returns the number of
+ * values pushed.
+ */
+int ml_module_call(lua_State *L, int env, const char *method, int nargs)
+{
+    int base = lua_gettop(L) - nargs;
+    int status;
+
+    push_api(L, env);
+    lua_pushstring(L, method);
+    if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+        lua_settop(L, base);
+        lua_pushboolean(L, 0);
+        ml_push_token(L, ML_TOK_NO_SUCH_METHOD);
+        return 2;
+    }
+    lua_remove(L, -2);
+    lua_insert(L, base + 1);
+    status = ml_pcall_traceback(L, nargs, LUA_MULTRET);
+    lua_pushboolean(L, status == LUA_OK);
+    lua_insert(L, base + 1);
+    return lua_gettop(L) - base;
+}

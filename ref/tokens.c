@@ -1,0 +1,52 @@
+/*
+ * tokens.c - the strings of Prosody 0.12.3 that modules and the driver
+ * can observe: error tokens, host errors, status messages and the log
+ * lines that moduleapi writes through a module's own logger. They are
+ * part of the specification, so they are defined here once.
+ */
+#include "modlife-int.h"
+
+static const char *const tokens[ML_TOK__COUNT] = {
+    [ML_TOK_INSUFFICIENT_PARAMETERS] = "insufficient-parameters",
+    [ML_TOK_UNKNOWN_HOST] = "unknown-host",
+    [ML_TOK_MODULE_ALREADY_LOADED] = "module-already-loaded",
+    [ML_TOK_GLOBAL_MODULE_ALREADY_LOADED] = "global-module-already-loaded",
+    [ML_TOK_MODULE_NOT_LOADED] = "module-not-loaded",
+    [ML_TOK_SAVE_STATE_FAILED] = "save-state-failed",
+    [ML_TOK_NO_SUCH_METHOD] = "no-such-method",
+    [ML_TOK_HOST_ALREADY_ACTIVATED] = "The host %s is already activated",
+    [ML_TOK_HOST_NOT_ACTIVATED] = "The host %s is not activated",
+    [ML_TOK_STATUS_FAILED_TO_LOAD] = "Failed to load (see log)",
+    [ML_TOK_STATUS_ERROR_DURING_LOAD] = "Error during load (see log)",
+    [ML_TOK_STATUS_LOADED] = "Loaded",
+    [ML_TOK_STATUS_IGNORED] =
+        "moduleapi: ignoring status [prio %d override %s]: %s",
+    [ML_TOK_STATUS_INVALID] =
+        "set_status: Invalid status type '%s', assuming 'info'",
+    [ML_TOK_DEPENDENCY_FAILED] = "Unable to load required module, mod_%s: %s",
+    [ML_TOK_AUTO_RELOADING] = "Auto-reloading due to reload of %s:%s",
+    [ML_TOK_AUTO_UNLOADING] = "Auto-unloading due to unload of %s:%s",
+    [ML_TOK_HOOK_TAG_PARAMETERS] =
+        "Error: Insufficient parameters to module:hook_tag()",
+    [ML_TOK_OPTION_NOT_LIST] =
+        "Config option '%s' does not take a list, using just the first item",
+    [ML_TOK_OPTION_NOT_NUMBER] =
+        "Config option '%s' not understood, expecting a number",
+    [ML_TOK_OPTION_NOT_BOOLEAN] =
+        "Config option '%s' not understood, expecting true/false",
+};
+
+/*
+ * The text of 'token' (static storage). Some are formats, as noted in
+ * modlife-int.h; they are meant for string.format, not for printf.
+ */
+const char *ml_token(enum ml_token token)
+{
+    return tokens[token];
+}
+
+/* Push the text of 'token' as a Lua string. */
+void ml_push_token(lua_State *L, enum ml_token token)
+{
+    lua_pushstring(L, tokens[token]);
+}
