@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	const char *impl_name = NULL;
 	int i = 1, rc;
 
-	mlr_signals_init();
+	mlr_spawn_init();
 	atexit(mlr_run_cleanup);
 
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {

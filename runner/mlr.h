@@ -192,7 +192,7 @@ struct mlr_driver {
 	bool out_eof, err_eof;
 };
 
-void mlr_signals_init(void);
+void mlr_spawn_init(void);
 int mlr_interrupted(void);
 double mlr_now(void);
 

@@ -57,16 +57,23 @@ static void set_flags(int fd, bool nonblock)
 }
 
 /*
- * Installs the handlers the runner needs: SIGPIPE ignored (a driver that
- * closed its stdin shows as EPIPE), SIGCHLD and SIGINT/SIGTERM/SIGHUP
- * noted through the self-pipe. Call once before anything else.
+ * Prepares the process for running drivers: fds 0-2 open (else a pipe
+ * could land on one of them and be lost in the child's dup2 dance),
+ * SIGPIPE ignored (a driver that closed its stdin shows as EPIPE),
+ * SIGCHLD and SIGINT/SIGTERM/SIGHUP noted through the self-pipe. Call
+ * once before anything else.
  */
-void mlr_signals_init(void)
+void mlr_spawn_init(void)
 {
 	static const int sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 	size_t i;
+	int fd;
 
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
 	if (pipe(sig_pipe) == 0) {
 		set_flags(sig_pipe[0], true);
 		set_flags(sig_pipe[1], true);
@@ -291,12 +298,16 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 		goto out_close_pipes;
 	}
 	if (pid == 0) {
+		struct sigaction dfl;
 		sigset_t none;
 		int e;
 
 		setsid();
 		/* Ignored dispositions survive exec; the driver gets defaults. */
-		signal(SIGPIPE, SIG_DFL);
+		memset(&dfl, 0, sizeof dfl);
+		dfl.sa_handler = SIG_DFL;
+		sigemptyset(&dfl.sa_mask);
+		sigaction(SIGPIPE, &dfl, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 ||
