@@ -17,6 +17,7 @@ static void out_of_memory(void)
 	exit(70);
 }
 
+/* malloc, calloc, realloc, strdup that end the runner instead of failing. */
 void *mlr_xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
@@ -81,6 +82,7 @@ void mlr_grow(void **ptr, size_t *cap, size_t need, size_t elem)
 	*cap = c;
 }
 
+/* An empty buffer that owns nothing yet; mlr_buf_release frees it. */
 void mlr_buf_init(struct mlr_buf *b)
 {
 	b->data = NULL;
@@ -94,6 +96,7 @@ void mlr_buf_release(struct mlr_buf *b)
 	mlr_buf_init(b);
 }
 
+/* Appends bytes (may include NULs); the data stays NUL-terminated. */
 void mlr_buf_add(struct mlr_buf *b, const void *data, size_t len)
 {
 	void *p = b->data;
@@ -118,6 +121,7 @@ void mlr_buf_addc(struct mlr_buf *b, char c)
 	mlr_buf_add(b, &c, 1);
 }
 
+/* Appends printf-formatted text. */
 void mlr_buf_vaddf(struct mlr_buf *b, const char *fmt, va_list ap)
 {
 	va_list copy;
@@ -173,6 +177,7 @@ char *mlr_buf_detach(struct mlr_buf *b)
 	return s;
 }
 
+/* An empty line vector; mlr_lines_release frees it and every line. */
 void mlr_lines_init(struct mlr_lines *l)
 {
 	l->v = NULL;

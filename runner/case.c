@@ -46,6 +46,7 @@ static int fail(struct parser *p, unsigned line, const char *fmt, ...)
 	return -1;
 }
 
+/* Does line end a command's output (PROTOCOL.md §4, §7)? */
 bool mlr_is_result_line(const char *line)
 {
 	/* PROTOCOL.md §7: "ok" alone or followed by a space. */
@@ -674,6 +675,7 @@ static void free_item(struct mlr_item *it)
 	free(it->members);
 }
 
+/* Frees everything mlr_case_load put in c, also a half-parsed case. */
 void mlr_case_release(struct mlr_case *c)
 {
 	size_t i, j;

@@ -94,6 +94,7 @@ int mlr_interrupted(void)
 	return got_signal;
 }
 
+/* Monotonic seconds: deadlines must not move with the wall clock. */
 double mlr_now(void)
 {
 	struct timespec ts;
@@ -456,7 +457,8 @@ int mlr_driver_wait_exit(struct mlr_driver *d)
 
 /*
  * Kills the driver's process group, reaps the driver and closes the
- * pipes; whatever stderr it left is kept. Safe to call twice.
+ * pipes. d->err (what stderr said) stays for the caller to take or
+ * release. Safe to call twice.
  */
 void mlr_driver_stop(struct mlr_driver *d)
 {
@@ -538,6 +540,7 @@ void mlr_driver_describe_exit(const struct mlr_driver *d, struct mlr_buf *out)
 		mlr_buf_adds(out, " (core dumped)");
 }
 
+/* Did the driver exit by itself with status 0? */
 bool mlr_driver_exited_ok(const struct mlr_driver *d)
 {
 	return d->exited && d->exit_code == CLD_EXITED && d->exit_status == 0;

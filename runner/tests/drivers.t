@@ -158,7 +158,7 @@ expect_fail('a driver that cannot be run fails',
 
 # The runner's own death must not leave the driver behind.
 $r = run_runner(driver => [ driver('background-hang') ], case => $case,
-	timeout => 30, signal => [ 'TERM', 0.5 ]);
+	timeout => 30, signal => [ 'TERM', 1 ]);
 subtest 'SIGTERM to the runner kills the driver group and cleans up' => sub {
 	is($r->{signal}, 15, 'the runner died of SIGTERM');
 	ok(defined $r->{driver_pid}, 'the driver had started');
