@@ -5,9 +5,7 @@
  * the shared method table) and an environment table (own field 'module',
  * other lookups fall through to the Lua globals). A per-host instance of a
  * shared module gets a smaller api object inheriting from the global one
- * (§4.1 of the semantics). Objects made here are remembered in a
- * weak-keyed table so that the driver can render them as <api ...> and
- * <env ...>.
+ * (§4.1 of the semantics).
  *
  * Methods reach other methods through 'self', as Prosody's do, so that a
  * module overriding one sees its override used. Every method is a C
@@ -617,8 +615,8 @@ static int api_set_status(lua_State *L)
     return 0;
 }
 
-/* log_status(level, fmt, ...): set_status(level, message) then
- * log(level, fmt, ...). */
+/* log_status(level, fmt, ...): set_status(level, util.format(fmt, ...))
+ * then log(level, fmt, ...). */
 static int api_log_status(lua_State *L)
 {
     struct ml *ml = ml_self(L);
@@ -627,14 +625,11 @@ static int api_log_status(lua_State *L)
     if (n < 3)
         lua_settop(L, n = 3);
     lua_pushvalue(L, 2);
-    if (n > 3) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_format);
-        for (i = 3; i <= n; i++)
-            lua_pushvalue(L, i);
-        lua_call(L, n - 2, 1);
-    } else {
-        lua_pushvalue(L, 3);
-    }
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, ml_format, 1);
+    for (i = 3; i <= n; i++)
+        lua_pushvalue(L, i);
+    lua_call(L, n - 2, 1);
     ml_method_call(L, 1, "set_status", 2, 0);
     for (i = 2; i <= n; i++)
         lua_pushvalue(L, i);
@@ -1036,9 +1031,8 @@ static const luaL_Reg methods[] = {
 };
 
 /*
- * Create the method table shared by every full api object, and the
- * registries api.c keeps: the weak-keyed kinds table (which tables are
- * api objects and environments) and module:shared's weak-valued table.
+ * Create the method table shared by every full api object, and
+ * module:shared's weak-valued registry.
  */
 void ml_api_init(lua_State *L, struct ml *ml)
 {
@@ -1051,30 +1045,10 @@ void ml_api_init(lua_State *L, struct ml *ml)
 
     lua_newtable(L);
     lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    ml->ref_kinds = luaL_ref(L, LUA_REGISTRYINDEX);
-
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
     lua_pushliteral(L, "v");
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
     ml->ref_shared = luaL_ref(L, LUA_REGISTRYINDEX);
-}
-
-/* Record the kinds of the api at 'api' and the env at 'env'. */
-static void mark(lua_State *L, struct ml *ml, int api, int env)
-{
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_kinds);
-    lua_pushvalue(L, api);
-    lua_pushinteger(L, ML_KIND_API);
-    lua_rawset(L, -3);
-    lua_pushvalue(L, env);
-    lua_pushinteger(L, ML_KIND_ENV);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
 }
 
 /* Push the logger "<host>:<name>" and its log method. */
@@ -1139,7 +1113,6 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
     lua_pushglobaltable(L);
     push_env(L, base + 3, lua_gettop(L));           /* base+5 */
     lua_remove(L, base + 4);
-    mark(L, ml, base + 3, base + 4);
     lua_rotate(L, base + 1, 2);
     lua_settop(L, base + 2);
 }
@@ -1174,22 +1147,6 @@ void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, base + 3);
     push_env(L, base + 3, genv);                    /* base+4 */
-    mark(L, ml, base + 3, base + 4);
     lua_rotate(L, base + 1, 2);
     lua_settop(L, base + 2);
-}
-
-/* Whether the value at 'idx' is an api object, an env, or neither. */
-enum ml_kind ml_api_kind(lua_State *L, const struct ml *ml, int idx)
-{
-    enum ml_kind kind;
-
-    if (!lua_istable(L, idx))
-        return ML_KIND_OTHER;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_kinds);
-    lua_pushvalue(L, idx);
-    lua_rawget(L, -2);
-    kind = (enum ml_kind)lua_tointeger(L, -1);
-    lua_pop(L, 2);
-    return kind;
 }

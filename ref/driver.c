@@ -6,8 +6,8 @@
  *
  * It reads one command per line, runs it through libmodlife and writes
  * the observations (log and event lines) and the result line. Module
- * code's print() goes to stderr, so that stdout carries the protocol
- * only.
+ * code's print() and io.write go to stderr, so that stdout carries the
+ * protocol only.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,9 +56,13 @@ static void on_log(void *ud, lua_State *L, const char *logger,
 {
     struct driver *d = ud;
 
-    lua_pushfstring(L, "log %s %s ", logger, level);
+    lua_pushliteral(L, "log ");
+    lua_pushstring(L, logger);
+    ml_render_escaped(L, lua_gettop(L));
+    lua_remove(L, -2);
+    lua_pushfstring(L, " %s ", level);
     ml_render_text(L, d->ml, msg);
-    lua_concat(L, 2);
+    lua_concat(L, 4);
     write_top(L);
 }
 
@@ -96,16 +100,20 @@ static void on_event(void *ud, lua_State *L, const char *object, int name,
 
     if (!is_reported(d, L, name))
         return;
-    lua_pushfstring(L, "event %s ", object);
-    ml_render_text(L, d->ml, name);
+    lua_pushliteral(L, "event ");
+    lua_pushstring(L, object);
+    ml_render_escaped(L, lua_gettop(L));
+    lua_remove(L, -2);
+    lua_pushliteral(L, " ");
+    ml_render_escaped(L, name);
+    lua_concat(L, 4);
     ml_render_data(L, d->ml, data);
     if (lua_rawlen(L, -1) > 0) {
         lua_pushliteral(L, " ");
         lua_insert(L, -2);
-        lua_concat(L, 4);
+        lua_concat(L, 3);
     } else {
         lua_pop(L, 1);
-        lua_concat(L, 2);
     }
     write_top(L);
 }
@@ -316,7 +324,8 @@ static int print_stderr(lua_State *L)
     return 0;
 }
 
-/* Protected set-up: the watch set and print(). */
+/* Protected set-up: the watch set; print(), io.write and io.stdout
+ * pointed at stderr. */
 static int setup_entry(lua_State *L)
 {
     struct driver *d = lua_touserdata(L, 1);
@@ -325,6 +334,13 @@ static int setup_entry(lua_State *L)
     d->ref_watch = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushcfunction(L, print_stderr);
     lua_setglobal(L, "print");
+    lua_getglobal(L, "io");
+    lua_getfield(L, -1, "output");
+    lua_getfield(L, -2, "stderr");
+    lua_call(L, 1, 0);
+    lua_getfield(L, -1, "stderr");
+    lua_setfield(L, -2, "stdout");
+    lua_pop(L, 1);
     return 0;
 }
 

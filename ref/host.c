@@ -8,6 +8,7 @@
  * reference to its module map ('hosts[h].modules').
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "modlife-int.h"
 
@@ -172,6 +173,46 @@ void ml_host_deactivate(lua_State *L, struct ml *ml, int host)
     fire_global(L, ml, "host-deactivated", host);
     lua_pushboolean(L, 1);
     lua_pushnil(L);
+}
+
+/* usermanager's host-activated handler: load the host's authorization
+ * provider, then, for an ordinary host, its authentication provider, as
+ * an empty configuration names them (R-HOST-14). Their failures are
+ * ignored. Data: the host name. Upvalue: ml. */
+static int on_host_activated(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+    struct ml_host *h;
+
+    lua_settop(L, 1);
+    lua_pushliteral(L, "authz_internal");
+    ml_lc_load(L, ml, 1, 2);
+    lua_settop(L, 1);
+    h = ml_host_at(L, ml, 1);
+    if (!h || strcmp(h->type, "local") != 0)
+        return 0;
+    lua_pushliteral(L, "auth_internal_hashed");
+    ml_lc_load(L, ml, 1, 2);
+    return 0;
+}
+
+/*
+ * Register the host-activated handlers of Prosody's managers on the global
+ * events: usermanager's at priority 100. (storagemanager's at 101 and
+ * portmanager's at 0 have no effect a module can observe; modulemanager's
+ * at 0 loads the configured modules, and protocol 1 configures none.)
+ */
+void ml_hosts_init(lua_State *L, struct ml *ml)
+{
+    int base = lua_gettop(L);
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+    lua_pushliteral(L, "host-activated");
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, on_host_activated, 1);
+    lua_pushinteger(L, 100);
+    ml_events_add(L, base + 1, base + 2, base + 3, base + 4);
+    lua_settop(L, base);
 }
 
 static void host_free_cb(void *ud, void *value)

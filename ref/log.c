@@ -5,8 +5,7 @@
  * module or per-host instance, "mod_<name>" after set_global (R-LOG-1).
  * Messages at a level other than debug, info, warn and error are dropped
  * silently. Kept messages go to the observer's log callback after
- * formatting: string.format(fmt, ...) when arguments were given, the
- * message itself otherwise (spec/PROTOCOL.md §3.1).
+ * formatting with util.format (format.c, spec/PROTOCOL.md §3.1).
  */
 #include <string.h>
 
@@ -14,13 +13,24 @@
 
 static const char *const levels[] = { "debug", "info", "warn", "error" };
 
-/* _log(level, message, ...). Upvalues: ml, logger name. */
+/* tostring(v), run protected by the logger. */
+static int tostring_entry(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* _log(level, message, ...). Upvalues: ml, logger name. The message is
+ * formatted as Prosody's sinks do, with util.format even without
+ * arguments; when that raises (fmt not a string, an invalid conversion),
+ * tostring(message) is written instead, and "<type>" if even that
+ * raises, so that logging never raises into the module. */
 static int logger(lua_State *L)
 {
     struct ml *ml = ml_self(L);
     const char *level;
     size_t i;
-    int nargs = lua_gettop(L);
+    int top, arg;
 
     if (lua_type(L, 1) != LUA_TSTRING)
         return 0;
@@ -30,14 +40,21 @@ static int logger(lua_State *L)
             break;
     if (i == sizeof(levels) / sizeof(levels[0]) || !ml->observer.log)
         return 0;
-    if (nargs >= 3) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_format);
-        lua_insert(L, 2);
-        lua_call(L, nargs - 1, 1);
-    } else if (lua_type(L, 2) != LUA_TSTRING) {
-        luaL_tolstring(L, 2, NULL);
-    } else {
+    if (lua_gettop(L) < 2)
         lua_settop(L, 2);
+    top = lua_gettop(L);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, ml_format, 1);
+    for (arg = 2; arg <= top; arg++)
+        lua_pushvalue(L, arg);
+    if (lua_pcall(L, top - 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        lua_pushcfunction(L, tostring_entry);
+        lua_pushvalue(L, 2);
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+            lua_pop(L, 1);
+            lua_pushfstring(L, "<%s>", luaL_typename(L, 2));
+        }
     }
     ml->observer.log(ml->observer.ud, L, lua_tostring(L, lua_upvalueindex(2)),
                      levels[i], lua_gettop(L));

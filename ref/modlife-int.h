@@ -10,6 +10,7 @@
  *   host.c       hostmanager: host registry, activate, deactivate
  *   module.c     modulemanager's module maps and module instances
  *   events.c     util.events objects
+ *   format.c     Prosody's util.format, applied to log messages
  *   log.c        module loggers
  *   loader.c     util.pluginloader: finding and compiling module files
  *   api.c        moduleapi: the Lua-visible module API
@@ -67,7 +68,6 @@ struct ml {
     lua_Integer seq;            /* handler registration counter */
     int ref_global_events;      /* prosody.events */
     int ref_methods;            /* the api method table */
-    int ref_kinds;              /* weak keys: api/env table -> kind */
     int ref_shared;             /* module:shared registry, weak values */
     int ref_io_open;            /* io.open, file:read, file:close and */
     int ref_io_read;            /* string.format, captured before any */
@@ -142,6 +142,7 @@ struct ml_host {
 
 struct ml_host *ml_host_at(lua_State *L, struct ml *ml, int idx);
 void ml_push_events_for(lua_State *L, struct ml *ml, int host);
+void ml_hosts_init(lua_State *L, struct ml *ml);
 void ml_host_activate(lua_State *L, struct ml *ml, int host);
 void ml_host_deactivate(lua_State *L, struct ml *ml, int host);
 void ml_hosts_release(struct ml *ml);
@@ -169,6 +170,10 @@ void ml_get_module(lua_State *L, struct ml *ml, int host, int name);
 bool ml_module_has_method(lua_State *L, int env, const char *method);
 int ml_module_call(lua_State *L, int env, const char *method, int nargs);
 
+/* ---- format.c ---- */
+
+int ml_format(lua_State *L);
+
 /* ---- log.c ---- */
 
 void ml_log_new(lua_State *L, struct ml *ml, int name);
@@ -181,13 +186,10 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env);
 
 /* ---- api.c ---- */
 
-enum ml_kind { ML_KIND_OTHER = 0, ML_KIND_API, ML_KIND_ENV };
-
 void ml_api_init(lua_State *L, struct ml *ml);
 void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state);
 void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
                      int genv);
-enum ml_kind ml_api_kind(lua_State *L, const struct ml *ml, int idx);
 
 /* ---- lifecycle.c ---- */
 

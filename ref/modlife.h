@@ -109,9 +109,11 @@ int ml_list(struct ml *ml, const char *host);
  *   ml_render_value  a value as in §3.3 (api, env, quoted strings, ...)
  *   ml_render_data   event data: a plain table as sorted KEY=VALUE fields
  *   ml_render_text   a log message: normalised and escaped, not quoted
+ *   ml_render_escaped  a name (logger, event, data key): escaped only
  */
 void ml_render_value(lua_State *L, const struct ml *ml, int idx);
 void ml_render_data(lua_State *L, const struct ml *ml, int idx);
 void ml_render_text(lua_State *L, const struct ml *ml, int idx);
+void ml_render_escaped(lua_State *L, int idx);
 
 #endif

@@ -8,10 +8,11 @@
 
 #include "modlife-int.h"
 
-static const char traceback_mark[] = "\nstack traceback:";
+static const char traceback_mark[] = "stack traceback:";
 
-/* Push 's' normalised: every "MODDIR/" removed, then everything from the
- * first "\nstack traceback:" replaced by "\n<traceback>". */
+/* Push 's' normalised: every "MODDIR/" removed, then the text from the
+ * first "stack traceback:" that starts the string or follows a newline
+ * replaced by "<traceback>". */
 static void push_normalised(lua_State *L, const struct ml *ml, const char *s,
                             size_t len)
 {
@@ -31,13 +32,13 @@ static void push_normalised(lua_State *L, const struct ml *ml, const char *s,
     luaL_pushresult(&b);
     t = lua_tolstring(L, -1, &len);
     for (i = 0; len >= mark && i <= len - mark; i++) {
-        if (memcmp(t + i, traceback_mark, mark) == 0) {
-            lua_pushlstring(L, t, i);
-            lua_pushliteral(L, "\n<traceback>");
-            lua_concat(L, 2);
-            lua_remove(L, -2);
-            return;
-        }
+        if (memcmp(t + i, traceback_mark, mark) != 0 || (i > 0 && t[i - 1] != '\n'))
+            continue;
+        lua_pushlstring(L, t, i);
+        lua_pushliteral(L, "<traceback>");
+        lua_concat(L, 2);
+        lua_remove(L, -2);
+        return;
     }
 }
 
@@ -119,21 +120,115 @@ static void render_string(lua_State *L, const struct ml *ml, int idx)
     lua_remove(L, -2);
 }
 
+/* Whether the value at 'idx' is a module api object, recognised by its
+ * shape as the Prosody adapter does: own fields 'name' and
+ * 'event_handlers', or a chain of __index tables (metatables read raw)
+ * that reaches the api method table, as for per-host apis and
+ * module:context() views. */
+static bool is_api(lua_State *L, const struct ml *ml, int idx)
+{
+    int top = lua_gettop(L), depth;
+    bool has_name, has_handlers, found = false;
+
+    if (!lua_istable(L, idx))
+        return false;
+    lua_pushliteral(L, "name");
+    has_name = lua_rawget(L, idx) != LUA_TNIL;
+    lua_pushliteral(L, "event_handlers");
+    has_handlers = lua_rawget(L, idx) != LUA_TNIL;
+    lua_settop(L, top);
+    if (has_name && has_handlers)
+        return true;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_methods);     /* top+1 */
+    lua_pushvalue(L, idx);                                  /* top+2 */
+    for (depth = 0; depth < 100 && lua_getmetatable(L, top + 2); depth++) {
+        lua_pushliteral(L, "__index");
+        if (lua_rawget(L, -2) != LUA_TTABLE)
+            break;
+        if (lua_rawequal(L, -1, top + 1)) {
+            found = true;
+            break;
+        }
+        lua_replace(L, top + 2);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, top);
+    return found;
+}
+
+/* Push t[key] as read through raw fields and __index tables only, so that
+ * no metamethod of a module's table runs while rendering. */
+static void push_lookup(lua_State *L, int t, const char *key)
+{
+    int depth;
+
+    lua_pushvalue(L, t);
+    for (depth = 0; depth < 100; depth++) {
+        lua_pushstring(L, key);
+        if (lua_rawget(L, -2) != LUA_TNIL || !lua_getmetatable(L, -2)) {
+            lua_remove(L, -2);
+            return;
+        }
+        lua_pushliteral(L, "__index");
+        if (lua_rawget(L, -2) != LUA_TTABLE) {
+            lua_pop(L, 4);
+            lua_pushnil(L);
+            return;
+        }
+        lua_replace(L, -4);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+}
+
+/* Push a name or host inside <api ...>: strings escaped, nil, booleans
+ * and numbers as tostring, anything else as <type>. */
+static void push_plain(lua_State *L, int idx)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+        ml_render_escaped(L, idx);
+        break;
+    case LUA_TNIL:
+    case LUA_TBOOLEAN:
+    case LUA_TNUMBER:
+        luaL_tolstring(L, idx, NULL);
+        break;
+    default:
+        lua_pushfstring(L, "<%s>", luaL_typename(L, idx));
+    }
+}
+
 /* Push "<KIND NAME@HOST>" for the api object at 'api'. */
 static void render_object(lua_State *L, const char *kind, int api)
 {
     int top = lua_gettop(L);
 
     lua_pushfstring(L, "<%s ", kind);
-    lua_getfield(L, api, "name");
-    luaL_tolstring(L, -1, NULL);
+    push_lookup(L, api, "name");
+    push_plain(L, lua_gettop(L));
     lua_remove(L, -2);
     lua_pushliteral(L, "@");
-    lua_getfield(L, api, "host");
-    luaL_tolstring(L, -1, NULL);
+    push_lookup(L, api, "host");
+    push_plain(L, lua_gettop(L));
     lua_remove(L, -2);
     lua_pushliteral(L, ">");
     lua_concat(L, lua_gettop(L) - top);
+}
+
+/* Whether the value at 'idx' is a module environment: a table whose own
+ * field 'module' is an api object. Pushes that api when it is. */
+static bool push_env_api(lua_State *L, const struct ml *ml, int idx)
+{
+    if (!lua_istable(L, idx))
+        return false;
+    lua_pushliteral(L, "module");
+    lua_rawget(L, idx);
+    if (is_api(L, ml, lua_gettop(L)))
+        return true;
+    lua_pop(L, 1);
+    return false;
 }
 
 /*
@@ -159,19 +254,12 @@ void ml_render_value(lua_State *L, const struct ml *ml, int idx)
         render_string(L, ml, idx);
         break;
     case LUA_TTABLE:
-        switch (ml_api_kind(L, ml, idx)) {
-        case ML_KIND_API:
+        if (is_api(L, ml, idx)) {
             render_object(L, "api", idx);
-            break;
-        case ML_KIND_ENV:
-            lua_getfield(L, idx, "module");
-            if (lua_istable(L, -1))
-                render_object(L, "env", lua_gettop(L));
-            else
-                lua_pushliteral(L, "<env ?@?>");
+        } else if (push_env_api(L, ml, idx)) {
+            render_object(L, "env", lua_gettop(L));
             lua_remove(L, -2);
-            break;
-        default:
+        } else {
             lua_pushliteral(L, "<table>");
         }
         break;
@@ -198,7 +286,12 @@ void ml_render_data(lua_State *L, const struct ml *ml, int idx)
     luaL_Buffer b;
 
     idx = lua_absindex(L, idx);
-    if (!lua_istable(L, idx) || ml_api_kind(L, ml, idx) != ML_KIND_OTHER) {
+    if (!lua_istable(L, idx) || is_api(L, ml, idx)) {
+        ml_render_value(L, ml, idx);
+        return;
+    }
+    if (push_env_api(L, ml, idx)) {
+        lua_pop(L, 1);
         ml_render_value(L, ml, idx);
         return;
     }
@@ -216,7 +309,7 @@ void ml_render_data(lua_State *L, const struct ml *ml, int idx)
     /* Replace each key by its "KEY=VALUE" text, then join them. */
     for (i = 1; i <= n; i++) {
         lua_rawgeti(L, keys, i);
-        ml_render_text(L, ml, lua_gettop(L));
+        ml_render_escaped(L, lua_gettop(L));
         lua_pushliteral(L, "=");
         lua_pushvalue(L, -3);
         lua_rawget(L, idx);
@@ -254,4 +347,20 @@ void ml_render_text(lua_State *L, const struct ml *ml, int idx)
     add_escaped(&b, s, len, false);
     luaL_pushresult(&b);
     lua_remove(L, -2);
+}
+
+/*
+ * Push the string at 'idx' escaped as in a log message but not
+ * normalised: how logger names, event names and data keys are written.
+ */
+void ml_render_escaped(lua_State *L, int idx)
+{
+    const char *s;
+    size_t len;
+    luaL_Buffer b;
+
+    s = lua_tolstring(L, idx, &len);
+    luaL_buffinit(L, &b);
+    add_escaped(&b, s, len, false);
+    luaL_pushresult(&b);
 }

@@ -143,9 +143,42 @@ const char *ml_moddir(const struct ml *ml)
     return ml->moddir;
 }
 
-/* Protected set-up of a new state: standard libraries, captured
- * functions, the api method table, the global events object and
- * modulemanager's own state. */
+/* __newindex of the locked _G: "Attempt to set a global: K = V", raised
+ * at the assignment. */
+static int global_newindex(lua_State *L)
+{
+    luaL_tolstring(L, 2, NULL);
+    luaL_tolstring(L, 3, NULL);
+    return luaL_error(L, "Attempt to set a global: %s = %s",
+                      lua_tostring(L, -2), lua_tostring(L, -1));
+}
+
+/* __index of the locked _G: a missing global reads as nil (Prosody also
+ * logs a warning, on its own logger). */
+static int global_index(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+/* Lock the globals as Prosody's startup does in a running server
+ * (init_global_protection, R-PERHOST-8); rawset still works. */
+static void lock_globals(lua_State *L)
+{
+    lua_pushglobaltable(L);
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, global_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, global_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+}
+
+/* Protected set-up of a new state, in the order of Prosody's startup:
+ * standard libraries, captured functions, the api method table, the
+ * global events object, the managers' global handlers, and last the lock
+ * on the globals. */
 static int init_entry(lua_State *L)
 {
     struct ml *ml = lua_touserdata(L, 1);
@@ -155,7 +188,9 @@ static int init_entry(lua_State *L)
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);
     ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
+    ml_hosts_init(L, ml);
     ml_lifecycle_init(L, ml);
+    lock_globals(L);
     return 0;
 }
 
