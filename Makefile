@@ -15,6 +15,8 @@
 #
 # Knobs
 #   IMPL=ref|prosody|PATH   driver under test (default ref)
+#   EXPECT=FILE             known failures (default expectations/IMPL.txt)
+#   REPEAT=N                run the suite N times, stop at the first failure
 #   CASES=FILES             case files (default: every cases/*/*.case)
 #   JOBS=N                  prove -j (default: number of cores)
 #   TIMEOUT=SECONDS         per-case timeout (default 10)
@@ -29,6 +31,8 @@ IMPL ?= ref
 TIMEOUT ?= 10
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CASES ?= $(sort $(wildcard cases/*/*.case))
+REPEAT ?= 1
+EXPECT ?= $(wildcard expectations/$(IMPL).txt)
 
 B := build
 CC ?= cc
@@ -110,17 +114,23 @@ prosody-setup:
 	$(Q)adapters/prosody/setup $(B)/prosody
 
 # prove runs one TAP stream per case file: the runner is the interpreter.
+RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
+	$(if $(EXPECT),--expect $(abspath $(EXPECT)))
 check: $(RUNNER) $(DRIVER_DEPS)
 	$(Q)$(NEED) check
-	prove -j$(JOBS) $(PROVE_FLAGS) --exec '$(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) --driver $(DRIVER)' $(CASES)
+	$(Q)n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
+		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
+		prove -j$(JOBS) $(PROVE_FLAGS) --exec '$(RUN_CMD) --driver $(DRIVER)' $(CASES) || \
+		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed"; exit 1; }; \
+	done; [ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
 
-selftest: $(RUNNER) $(REF_DRIVER)
+selftest: $(RUNNER)
 	$(Q)$(NEED) check
 	prove -j$(JOBS) runner/tests/
 
 valgrind: $(RUNNER) $(REF_DRIVER)
 	$(Q)$(NEED) valgrind
-	prove -j$(JOBS) --exec '$(abspath $(RUNNER)) --timeout 120 --impl-name ref-valgrind --driver tools/valgrind-driver $(abspath $(REF_DRIVER))' $(CASES)
+	prove -j$(JOBS) --exec '$(abspath $(RUNNER)) --timeout 120 --impl-name ref-valgrind --driver $(abspath tools/valgrind-driver) $(abspath $(REF_DRIVER))' $(CASES)
 
 test:
 	$(MAKE) clean-objs
@@ -129,7 +139,7 @@ test:
 	tools/spec-index --check
 	tools/uncovered
 	$(MAKE) check IMPL=ref
-	$(MAKE) check IMPL=prosody
+	$(MAKE) check IMPL=prosody REPEAT=20
 	$(MAKE) valgrind
 
 .PHONY: clean-objs

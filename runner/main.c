@@ -1,8 +1,8 @@
 /*
  * main.c - modlife-run's command line.
  *
- *   modlife-run [--timeout SECONDS] [--impl-name NAME] --driver PROGRAM
- *               [ARG ...] CASEFILE
+ *   modlife-run [--timeout SECONDS] [--impl-name NAME] [--expect FILE]
+ *               --driver PROGRAM [ARG ...] CASEFILE
  *   modlife-run --parse CASEFILE...
  *   modlife-run --list CASEFILE...
  *
@@ -22,7 +22,8 @@
 
 static const char usage[] =
 	"usage: modlife-run [--timeout SECONDS] [--impl-name NAME] "
-	"--driver PROGRAM [ARG ...] CASEFILE\n"
+	"[--expect FILE]\n"
+	"                   --driver PROGRAM [ARG ...] CASEFILE\n"
 	"       modlife-run --parse CASEFILE...\n"
 	"       modlife-run --list CASEFILE...\n";
 
@@ -81,17 +82,22 @@ static int cmd_list(int n, char **files)
 	return bad;
 }
 
-static int cmd_run(double timeout, const char *impl_name, int n,
-		   char **driver, const char *path)
+static int cmd_run(double timeout, const char *impl_name,
+		   const char *expect, int n, char **driver, const char *path)
 {
 	struct mlr_case c;
 	struct mlr_error e;
 	struct mlr_outcome o;
-	char **argv;
+	char **argv, *todo = NULL;
 	int i, rc;
 
 	if (mlr_case_load(&c, path, &e)) {
 		mlr_tap_parse_error(stdout, path, &e);
+		mlr_case_release(&c);
+		return 0;
+	}
+	if (expect && mlr_expect_lookup(expect, c.id, &todo, &e)) {
+		mlr_tap_parse_error(stdout, expect, &e);
 		mlr_case_release(&c);
 		return 0;
 	}
@@ -111,12 +117,14 @@ static int cmd_run(double timeout, const char *impl_name, int n,
 
 		mlr_outcome_release(&o);
 		mlr_case_release(&c);
+		free(todo);
 		fflush(stdout);
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return 1;
 	}
-	mlr_tap_report(stdout, &c, &o, impl_name);
+	mlr_tap_report(stdout, &c, &o, impl_name, todo);
+	free(todo);
 	mlr_outcome_release(&o);
 	mlr_case_release(&c);
 	return 0;
@@ -125,7 +133,7 @@ static int cmd_run(double timeout, const char *impl_name, int n,
 int main(int argc, char **argv)
 {
 	double timeout = DEFAULT_TIMEOUT;
-	const char *impl_name = NULL;
+	const char *impl_name = NULL, *expect = NULL;
 	int i = 1, rc;
 
 	mlr_spawn_init();
@@ -159,6 +167,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--impl-name") && i + 1 < argc) {
 			impl_name = argv[i + 1];
 			i += 2;
+		} else if (!strcmp(argv[i], "--expect") && i + 1 < argc) {
+			expect = argv[i + 1];
+			i += 2;
 		} else {
 			return usage_error("unknown or incomplete option: ",
 					   argv[i]);
@@ -170,7 +181,7 @@ int main(int argc, char **argv)
 	if (argc - i < 2)
 		return usage_error("--driver needs a PROGRAM and then a "
 				   "CASEFILE", "");
-	rc = cmd_run(timeout, impl_name, argc - 1 - i, argv + i,
+	rc = cmd_run(timeout, impl_name, expect, argc - 1 - i, argv + i,
 		     argv[argc - 1]);
 	if (fflush(stdout) || ferror(stdout))
 		return 1;

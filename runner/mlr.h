@@ -232,11 +232,17 @@ int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
 		 double timeout, struct mlr_outcome *o);
 void mlr_run_cleanup(void);
 
+/* ---- expect.c ---- */
+
+int mlr_expect_lookup(const char *path, const char *id, char **todo,
+		      struct mlr_error *err);
+
 /* ---- tap.c ---- */
 
 void mlr_tap_parse_error(FILE *f, const char *path,
 			 const struct mlr_error *err);
 void mlr_tap_report(FILE *f, const struct mlr_case *c,
-		    const struct mlr_outcome *o, const char *impl_name);
+		    const struct mlr_outcome *o, const char *impl_name,
+		    const char *todo);
 
 #endif
