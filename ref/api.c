@@ -84,7 +84,8 @@ static int api_get_host_type(lua_State *L)
     }
     h = ml_host_at(L, ml, lua_gettop(L));
     if (!h)
-        return luaL_error(L, "attempt to index a nil value (field '?')");
+        return ml_raise_at(L, ML_TOK_AT_GET_HOST_TYPE,
+                           "attempt to index a nil value (field '?')");
     lua_pushstring(L, h->type);
     return 1;
 }
@@ -149,7 +150,20 @@ static void push_subtable(lua_State *L, int key)
  * hook, R-EV-9), then object.add_handler(event, handler, priority). */
 static int api_hook_object_event(lua_State *L)
 {
+    int key;
+
     lua_settop(L, 5);
+    for (key = 2; key <= 4; key++) {
+        lua_Number x;
+
+        if (lua_isnil(L, key))
+            return ml_raise_at(L, ML_TOK_AT_MULTITABLE_ADD,
+                               "table index is nil");
+        x = lua_tonumber(L, key);
+        if (lua_type(L, key) == LUA_TNUMBER && x != x)
+            return ml_raise_at(L, ML_TOK_AT_MULTITABLE_ADD,
+                               "table index is NaN");
+    }
     push_tracking(L);
     push_subtable(L, 2);
     push_subtable(L, 3);
@@ -771,8 +785,9 @@ static int api_depends(lua_State *L)
             for (p = err; p < err + len; p++)
                 luaL_addchar(&b, *p == '-' ? ' ' : *p);
             luaL_pushresult(&b);
-            return luaL_error(L, ml_token(ML_TOK_DEPENDENCY_FAILED),
-                              lua_tostring(L, 2), lua_tostring(L, -1));
+            return ml_raise_at(L, ML_TOK_AT_DEPENDS,
+                               ml_token(ML_TOK_DEPENDENCY_FAILED),
+                               lua_tostring(L, 2), lua_tostring(L, -1));
         }
         lua_settop(L, 4);
     }

@@ -154,20 +154,46 @@ struct rebuild {
     lua_Integer *seq;
 };
 
+/* Whether the value at 'b' is less than the value at 'a', as Lua's '<'
+ * computes it inside util.events' sort (priority_b < priority_a), with
+ * the error Prosody raises there for values that cannot be compared. */
+static bool has_lt(lua_State *L, int idx)
+{
+    if (luaL_getmetafield(L, idx, "__lt") == LUA_TNIL)
+        return false;
+    lua_pop(L, 1);
+    return true;
+}
+
+static bool less_than(lua_State *L, int b, int a)
+{
+    int tb = lua_type(L, b), ta = lua_type(L, a);
+
+    if ((tb == ta && (tb == LUA_TNUMBER || tb == LUA_TSTRING)) ||
+        has_lt(L, b) || has_lt(L, a))
+        return lua_compare(L, b, a, LUA_OPLT);
+    if (tb == ta)
+        ml_raise_at(L, ML_TOK_AT_EVENTS_SORT,
+                    "attempt to compare two %s values", luaL_typename(L, b));
+    return ml_raise_at(L, ML_TOK_AT_EVENTS_SORT,
+                       "attempt to compare %s with %s", luaL_typename(L, b),
+                       luaL_typename(L, a));
+}
+
 /* Whether handler 'a' runs before handler 'b': higher priority first
- * (R-EV-1), compared as Lua's '<' does, so non-numbers raise as they do
- * in Prosody; equal or incomparable priorities in registration order
+ * (R-EV-1); equal or incomparable priorities in registration order
  * (Prosody leaves this order undefined, R-EV-2). */
 static bool runs_before(struct rebuild *r, int a, int b)
 {
     lua_State *L = r->L;
+    int top = lua_gettop(L);
     bool higher, lower;
 
     lua_rawgeti(L, r->priorities, a + 1);
     lua_rawgeti(L, r->priorities, b + 1);
-    higher = lua_compare(L, -1, -2, LUA_OPLT);
-    lower = !higher && lua_compare(L, -2, -1, LUA_OPLT);
-    lua_pop(L, 2);
+    higher = less_than(L, top + 2, top + 1);
+    lower = !higher && less_than(L, top + 1, top + 2);
+    lua_settop(L, top);
     if (higher || lower)
         return higher;
     return r->seq[a] < r->seq[b];
@@ -270,6 +296,12 @@ int ml_events_fire(lua_State *L, int events, int name, int data)
     n = (lua_Integer)lua_rawlen(L, list);
     for (i = 1; i <= n; i++) {
         lua_rawgeti(L, list, i);
+        if (!lua_isfunction(L, -1)) {
+            if (luaL_getmetafield(L, -1, "__call") == LUA_TNIL)
+                ml_raise_at(L, ML_TOK_AT_EVENTS_CALL, "attempt to call a %s "
+                            "value (field '?')", luaL_typename(L, -1));
+            lua_pop(L, 1);
+        }
         lua_pushvalue(L, data);
         lua_call(L, 1, 1);
         if (!lua_isnil(L, -1)) {

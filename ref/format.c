@@ -10,6 +10,8 @@
  * still raise (an invalid conversion such as a trailing '%'); callers
  * decide what to do then.
  */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "modlife-int.h"
@@ -114,18 +116,79 @@ static void replace_tostring(lua_State *L, int arg)
     lua_replace(L, arg);
 }
 
-/* Stand-in for util.serialization's debug dump of a %q argument (or of a
- * string that is not valid UTF-8): %q for strings, tostring otherwise.
- * Not exact; the cases do not use these. */
-static void replace_dumped(lua_State *L, struct ml *ml, int arg)
+/* Push util.serialization's "debug" rendering of the string at 'idx':
+ * quoted, with \a \b \f \n \r \t \v \\ \" \' and every other byte
+ * below 0x20 or from 0x7f up as a three-digit decimal escape. */
+static void push_serialized_string(lua_State *L, int idx)
 {
-    if (lua_type(L, arg) == LUA_TSTRING) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_format);
-        lua_pushliteral(L, "%q");
-        lua_pushvalue(L, arg);
-        lua_call(L, 2, 1);
-    } else {
+    static const char named[] = "\a\b\f\n\r\t\v";
+    static const char letters[] = "abfnrtv";
+    size_t len, i;
+    const char *s = lua_tolstring(L, idx, &len);
+    luaL_Buffer b;
+    char esc[5];
+
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '"');
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *p = c ? strchr(named, (char)c) : NULL;
+
+        if (p) {
+            luaL_addchar(&b, '\\');
+            luaL_addchar(&b, letters[p - named]);
+        } else if (c == '\\' || c == '"' || c == '\'') {
+            luaL_addchar(&b, '\\');
+            luaL_addchar(&b, (char)c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            snprintf(esc, sizeof(esc), "\\%03d", c);
+            luaL_addstring(&b, esc);
+        } else {
+            luaL_addchar(&b, (char)c);
+        }
+    }
+    luaL_addchar(&b, '"');
+    luaL_pushresult(&b);
+}
+
+/* Replace the argument at 'arg' by util.serialization's "debug" dump of
+ * it, which util.format uses for %q and for strings that are not valid
+ * UTF-8. Exact for strings, numbers, booleans and nil; tables, whose dump
+ * lists their contents, are written as tostring (the cases use none). */
+static void replace_dumped(lua_State *L, int arg)
+{
+    char buf[64];
+
+    switch (lua_type(L, arg)) {
+    case LUA_TSTRING:
+        push_serialized_string(L, arg);
+        break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, arg)) {
+            lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, arg));
+        } else {
+            lua_Number x = lua_tonumber(L, arg);
+
+            if (x != x)
+                lua_pushliteral(L, "(0/0)");
+            else if (x == HUGE_VAL)
+                lua_pushliteral(L, "(1/0)");
+            else if (x == -HUGE_VAL)
+                lua_pushliteral(L, "(-1/0)");
+            else {
+                snprintf(buf, sizeof(buf), "%.18g", (double)x);
+                lua_pushstring(L, buf);
+            }
+        }
+        break;
+    case LUA_TNIL:
+    case LUA_TBOOLEAN:
+    case LUA_TTABLE:
         luaL_tolstring(L, arg, NULL);
+        break;
+    default:
+        lua_pushfstring(L, "{__type=\"%s\",__error=\"fail\"}",
+                        luaL_typename(L, arg));
     }
     lua_replace(L, arg);
 }
@@ -135,7 +198,7 @@ static void replace_dumped(lua_State *L, struct ml *ml, int arg)
  * index; the argument may be replaced) and add what replaces it to 'b'.
  * Follows util.format's callback branch by branch.
  */
-static void rewrite_spec(lua_State *L, struct ml *ml, luaL_Buffer *b,
+static void rewrite_spec(lua_State *L, luaL_Buffer *b,
                          const char *spec, size_t len, int arg)
 {
     char option = spec[len - 1];
@@ -195,7 +258,7 @@ static void rewrite_spec(lua_State *L, struct ml *ml, luaL_Buffer *b,
         }
     }
     if (option == 'q') {
-        replace_dumped(L, ml, arg);
+        replace_dumped(L, arg);
         luaL_addstring(b, "%s");
         return;
     }
@@ -247,7 +310,7 @@ int ml_format(lua_State *L)
             luaL_addlstring(&b, "%%", 2);
         } else {
             i++;
-            rewrite_spec(L, ml, &b, fmt + pos, end - pos, i + 1);
+            rewrite_spec(L, &b, fmt + pos, end - pos, i + 1);
         }
         pos = end;
     }

@@ -111,11 +111,20 @@ enum ml_token {
     ML_TOK_OPTION_NOT_LIST,         /* format: option name */
     ML_TOK_OPTION_NOT_NUMBER,       /* format: option name */
     ML_TOK_OPTION_NOT_BOOLEAN,      /* format: option name */
+    /* Where Prosody's own Lua code raises an error the reference must
+     * raise too: the "file:line: " prefix Lua gives it. */
+    ML_TOK_AT_EVENTS_SORT,
+    ML_TOK_AT_EVENTS_CALL,
+    ML_TOK_AT_MULTITABLE_ADD,
+    ML_TOK_AT_MODULE_HAS_METHOD,
+    ML_TOK_AT_GET_HOST_TYPE,
+    ML_TOK_AT_DEPENDS,
     ML_TOK__COUNT
 };
 
 const char *ml_token(enum ml_token token);
 void ml_push_token(lua_State *L, enum ml_token token);
+int ml_raise_at(lua_State *L, enum ml_token where, const char *fmt, ...);
 
 /* ---- events.c ---- */
 

@@ -225,9 +225,13 @@ void ml_get_module(lua_State *L, struct ml *ml, int host, int name)
         lua_pushnil(L);
 }
 
-/* Push env.module, raising like rawget does when it is not a table. */
+/* Push env.module, raising like module_has_method does when 'env' is
+ * nil (R-RELOAD-13) and like rawget does when env.module is not a table. */
 static void push_api(lua_State *L, int env)
 {
+    if (lua_isnil(L, env))
+        ml_raise_at(L, ML_TOK_AT_MODULE_HAS_METHOD,
+                    "attempt to index a nil value (local 'module')");
     lua_getfield(L, env, "module");
     if (!lua_istable(L, -1))
         luaL_error(L, "bad argument #1 to 'rawget' (table expected, got %s)",
