@@ -84,7 +84,7 @@ static int api_get_host_type(lua_State *L)
     }
     h = ml_host_at(L, ml, lua_gettop(L));
     if (!h)
-        return ml_raise_at(L, ML_TOK_AT_GET_HOST_TYPE,
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 57,
                            "attempt to index a nil value (field '?')");
     lua_pushstring(L, h->type);
     return 1;
@@ -157,11 +157,11 @@ static int api_hook_object_event(lua_State *L)
         lua_Number x;
 
         if (lua_isnil(L, key))
-            return ml_raise_at(L, ML_TOK_AT_MULTITABLE_ADD,
+            return ml_raise_at(L, ML_SRC_MULTITABLE, 32,
                                "table index is nil");
         x = lua_tonumber(L, key);
         if (lua_type(L, key) == LUA_TNUMBER && x != x)
-            return ml_raise_at(L, ML_TOK_AT_MULTITABLE_ADD,
+            return ml_raise_at(L, ML_SRC_MULTITABLE, 32,
                                "table index is NaN");
     }
     push_tracking(L);
@@ -785,7 +785,7 @@ static int api_depends(lua_State *L)
             for (p = err; p < err + len; p++)
                 luaL_addchar(&b, *p == '-' ? ' ' : *p);
             luaL_pushresult(&b);
-            return ml_raise_at(L, ML_TOK_AT_DEPENDS,
+            return ml_raise_at(L, ML_SRC_MODULEAPI, 167,
                                ml_token(ML_TOK_DEPENDENCY_FAILED),
                                lua_tostring(L, 2), lua_tostring(L, -1));
         }

@@ -173,9 +173,9 @@ static bool less_than(lua_State *L, int b, int a)
         has_lt(L, b) || has_lt(L, a))
         return lua_compare(L, b, a, LUA_OPLT);
     if (tb == ta)
-        ml_raise_at(L, ML_TOK_AT_EVENTS_SORT,
+        ml_raise_at(L, ML_SRC_EVENTS, 39,
                     "attempt to compare two %s values", luaL_typename(L, b));
-    return ml_raise_at(L, ML_TOK_AT_EVENTS_SORT,
+    return ml_raise_at(L, ML_SRC_EVENTS, 39,
                        "attempt to compare %s with %s", luaL_typename(L, b),
                        luaL_typename(L, a));
 }
@@ -298,7 +298,7 @@ int ml_events_fire(lua_State *L, int events, int name, int data)
         lua_rawgeti(L, list, i);
         if (!lua_isfunction(L, -1)) {
             if (luaL_getmetafield(L, -1, "__call") == LUA_TNIL)
-                ml_raise_at(L, ML_TOK_AT_EVENTS_CALL, "attempt to call a %s "
+                ml_raise_at(L, ML_SRC_EVENTS, 81, "attempt to call a %s "
                             "value (field '?')", luaL_typename(L, -1));
             lua_pop(L, 1);
         }

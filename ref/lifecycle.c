@@ -69,7 +69,7 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
 
     ml_api_new_host(L, ml, host, name, genv);       /* base+1 api, +2 env */
     /* R-SHARED-7: in the host's map while add_host runs. */
-    ml_module_set(L, ml_modmap_check(L, ml, host), name, base + 2);
+    ml_module_set(L, ml_modmap_check(L, ml, host, 200, "?"), name, base + 2);
     /* R-SHARED-4: add_host(per-host api) as only argument. */
     lua_pushvalue(L, base + 1);
     ml_module_call(L, genv, "add_host", 1);
@@ -79,7 +79,7 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
         /* R-SHARED-9, R-SHARED-10: a raise gives nil, the error; false
          * gives nil and the second value, or false itself without one.
          * R-SHARED-12: whatever add_host hooked stays hooked. */
-        ml_module_clear(L, ml_modmap_check(L, ml, host), name);
+        ml_module_clear(L, ml_modmap_check(L, ml, host, 203, "?"), name);
         lua_pushnil(L);
         if (lua_toboolean(L, base + 3) && lua_toboolean(L, base + 5))
             lua_pushvalue(L, base + 5);
@@ -122,7 +122,7 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
     lua_pushvalue(L, base + 7);
     lua_setfield(L, api, "meta");
     /* R-LOAD-11: in the map while the body and load() run. */
-    ml_module_set(L, ml_modmap_check(L, ml, host), name, env);
+    ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
     lua_settop(L, base + 5);
     status = ml_pcall_traceback(L, 0, 1);
     lua_pushboolean(L, status == LUA_OK);
@@ -153,9 +153,10 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
                 ml_method_call(L, api, "set_global", 0, 0);
             lua_settop(L, base + 4);
             /* R-GLOBAL-2: only in the "*" map. */
-            ml_module_clear(L, ml_modmap_check(L, ml, host), name);
+            ml_module_clear(L, ml_modmap_check(L, ml, host, 289, "?"), name);
             lua_getfield(L, api, "host");           /* base+5 */
-            ml_module_set(L, ml_modmap_check(L, ml, base + 5), name, env);
+            ml_module_set(L, ml_modmap_check(L, ml, base + 5, 290, "?"), name,
+                          env);
             if (!lua_rawequal(L, host, base + 5) &&
                 ml_module_has_method(L, env, "add_host")) {
                 /* R-SHARED-2, R-SHARED-14: the shared re-load's outcome
@@ -171,7 +172,7 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
         /* R-LOAD-8, R-LOAD-9: removed from the map of module.host (which
          * the body may have changed); hooks and items stay. */
         lua_getfield(L, api, "host");
-        ml_module_clear(L, ml_modmap_check(L, ml, base + 5), name);
+        ml_module_clear(L, ml_modmap_check(L, ml, base + 5, 298, "?"), name);
         lua_settop(L, base + 4);
         set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD, false);
     } else {
@@ -210,17 +211,20 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
         struct ml_host *h = ml_host_at(L, ml, host);
 
         if (!h)
-            luaL_error(L, "attempt to index a nil value (field '?')");
+            ml_raise_at(L, ML_SRC_MODULEMANAGER, 179,
+                        "attempt to index a nil value (field '?')");
         ml_modmap_link(L, ml, host, h->modules);
         map = h->modules;
     }
+    lua_pushliteral(L, "*");                            /* base+1 */
     if (ml_module_push(L, map, name)) {
+        /* Prosody looks at the "*" map here, for a debug line. */
+        ml_modmap_check(L, ml, base + 1, 183, "*");
         lua_settop(L, base);
         push_fail(L, ML_TOK_MODULE_ALREADY_LOADED);     /* R-LOAD-3/5 */
         return;
     }
-    lua_pushliteral(L, "*");                            /* base+1 */
-    if (ml_module_push(L, ml_modmap_check(L, ml, base + 1), name)) {
+    if (ml_module_push(L, ml_modmap_check(L, ml, base + 1, 187, "*"), name)) {
         if (ml_module_has_method(L, base + 2, "add_host"))
             load_shared(L, ml, host, name, base + 2);   /* R-SHARED-8 */
         else
@@ -372,7 +376,8 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
             struct ml_host *h = ml_host_at(L, ml, host);
 
             if (!h)
-                luaL_error(L, "attempt to index a nil value (field '?')");
+                ml_raise_at(L, ML_SRC_MODULEMANAGER, 157,
+                            "attempt to index a nil value (field '?')");
             lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_events);
         }
         remove_items(L, api, base + 3, base + 4);
@@ -380,7 +385,7 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
     lua_settop(L, api);
     lua_pushboolean(L, 0);
     lua_setfield(L, api, "loaded");                 /* R-LOAD-19 */
-    ml_module_clear(L, ml_modmap_check(L, ml, host), name);
+    ml_module_clear(L, ml_modmap_check(L, ml, host, 167, "?"), name);
     lua_settop(L, base);
     lua_pushboolean(L, 1);
     lua_pushnil(L);
@@ -486,7 +491,8 @@ void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name)
     if (lua_toboolean(L, base + 1)) {
         ml_get_module(L, ml, host, name);
         if (lua_isnil(L, -1))
-            luaL_error(L, "attempt to index a nil value (field '?')");
+            ml_raise_at(L, ML_SRC_MODULEMANAGER, 372,
+                        "attempt to index a nil value (field '?')");
         lua_getfield(L, -1, "module");
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "reloading");

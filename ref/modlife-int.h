@@ -111,20 +111,23 @@ enum ml_token {
     ML_TOK_OPTION_NOT_LIST,         /* format: option name */
     ML_TOK_OPTION_NOT_NUMBER,       /* format: option name */
     ML_TOK_OPTION_NOT_BOOLEAN,      /* format: option name */
-    /* Where Prosody's own Lua code raises an error the reference must
-     * raise too: the "file:line: " prefix Lua gives it. */
-    ML_TOK_AT_EVENTS_SORT,
-    ML_TOK_AT_EVENTS_CALL,
-    ML_TOK_AT_MULTITABLE_ADD,
-    ML_TOK_AT_MODULE_HAS_METHOD,
-    ML_TOK_AT_GET_HOST_TYPE,
-    ML_TOK_AT_DEPENDS,
     ML_TOK__COUNT
+};
+
+/* Prosody source files whose errors a module or the driver can see; the
+ * error messages start with "<file>:<line>: " as an installed Prosody
+ * reports them. */
+enum ml_source {
+    ML_SRC_EVENTS,              /* util/events.lua */
+    ML_SRC_MULTITABLE,          /* util/multitable.lua */
+    ML_SRC_MODULEMANAGER,       /* core/modulemanager.lua */
+    ML_SRC_MODULEAPI,           /* core/moduleapi.lua */
 };
 
 const char *ml_token(enum ml_token token);
 void ml_push_token(lua_State *L, enum ml_token token);
-int ml_raise_at(lua_State *L, enum ml_token where, const char *fmt, ...);
+int ml_raise_at(lua_State *L, enum ml_source file, int line,
+                const char *fmt, ...);
 
 /* ---- events.c ---- */
 
@@ -166,7 +169,8 @@ struct ml_modmap {
 struct ml_modmap *ml_modmap_new(void);
 void ml_modmap_unref(struct ml *ml, struct ml_modmap *map);
 struct ml_modmap *ml_modmap_at(lua_State *L, struct ml *ml, int host);
-struct ml_modmap *ml_modmap_check(lua_State *L, struct ml *ml, int host);
+struct ml_modmap *ml_modmap_check(lua_State *L, struct ml *ml, int host,
+                                  int line, const char *field);
 void ml_modmap_link(lua_State *L, struct ml *ml, int host,
                     struct ml_modmap *map);
 void ml_modmap_drop(lua_State *L, struct ml *ml, int host);

@@ -73,15 +73,19 @@ struct ml_modmap *ml_modmap_at(lua_State *L, struct ml *ml, int host)
 }
 
 /*
- * modulemap[host] where Prosody indexes it without checking: raises the
- * error Lua gives for indexing nil when there is no map.
+ * modulemap[host] where modulemanager.lua indexes it without checking, at
+ * 'line', with the key written as 'field' in Lua's message ("*" for the
+ * literal, "?" for a variable): raises that error when there is no map
+ * (possible after 'deactivate *', or when a module changed module.host).
  */
-struct ml_modmap *ml_modmap_check(lua_State *L, struct ml *ml, int host)
+struct ml_modmap *ml_modmap_check(lua_State *L, struct ml *ml, int host,
+                                  int line, const char *field)
 {
     struct ml_modmap *map = ml_modmap_at(L, ml, host);
 
     if (!map)
-        luaL_error(L, "attempt to index a nil value (field '?')");
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, line,
+                    "attempt to index a nil value (field '%s')", field);
     return map;
 }
 
@@ -230,7 +234,7 @@ void ml_get_module(lua_State *L, struct ml *ml, int host, int name)
 static void push_api(lua_State *L, int env)
 {
     if (lua_isnil(L, env))
-        ml_raise_at(L, ML_TOK_AT_MODULE_HAS_METHOD,
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 411,
                     "attempt to index a nil value (local 'module')");
     lua_getfield(L, env, "module");
     if (!lua_istable(L, -1))

@@ -2,7 +2,7 @@
  * tokens.c - the strings of Prosody 0.12.3 that modules and the driver
  * can observe: error tokens, host errors, status messages and the log
  * lines that moduleapi writes through a module's own logger, and the
- * places in Prosody's code whose errors a module can see. They are part
+ * names of the Prosody files whose errors a module can see. They are part
  * of the specification, so they are defined here once.
  */
 #include <stdarg.h>
@@ -37,13 +37,6 @@ static const char *const tokens[ML_TOK__COUNT] = {
         "Config option '%s' not understood, expecting a number",
     [ML_TOK_OPTION_NOT_BOOLEAN] =
         "Config option '%s' not understood, expecting true/false",
-    [ML_TOK_AT_EVENTS_SORT] = "/usr/lib/prosody/util/events.lua:39: ",
-    [ML_TOK_AT_EVENTS_CALL] = "/usr/lib/prosody/util/events.lua:81: ",
-    [ML_TOK_AT_MULTITABLE_ADD] = "/usr/lib/prosody/util/multitable.lua:32: ",
-    [ML_TOK_AT_MODULE_HAS_METHOD] =
-        "/usr/lib/prosody/core/modulemanager.lua:411: ",
-    [ML_TOK_AT_GET_HOST_TYPE] = "/usr/lib/prosody/core/moduleapi.lua:57: ",
-    [ML_TOK_AT_DEPENDS] = "/usr/lib/prosody/core/moduleapi.lua:167: ",
 };
 
 /*
@@ -55,17 +48,26 @@ const char *ml_token(enum ml_token token)
     return tokens[token];
 }
 
+static const char *const sources[] = {
+    [ML_SRC_EVENTS] = "/usr/lib/prosody/util/events.lua",
+    [ML_SRC_MULTITABLE] = "/usr/lib/prosody/util/multitable.lua",
+    [ML_SRC_MODULEMANAGER] = "/usr/lib/prosody/core/modulemanager.lua",
+    [ML_SRC_MODULEAPI] = "/usr/lib/prosody/core/moduleapi.lua",
+};
+
 /*
- * Raise a Lua error whose message is the location token 'where' followed
- * by 'fmt' formatted as lua_pushfstring does: the error Prosody's own Lua
- * code raises at that place, as an installed Prosody reports it. Does not
- * return.
+ * Raise the Lua error that Prosody 0.12.3's own code raises at 'line' of
+ * 'file': "<file>:<line>: " and 'fmt' formatted as lua_pushfstring does.
+ * Where a module can provoke an error inside Prosody's code (a handler
+ * that is not a function, reload of a module gone global), the reference
+ * raises the same message. Does not return.
  */
-int ml_raise_at(lua_State *L, enum ml_token where, const char *fmt, ...)
+int ml_raise_at(lua_State *L, enum ml_source file, int line,
+                const char *fmt, ...)
 {
     va_list ap;
 
-    lua_pushstring(L, tokens[where]);
+    lua_pushfstring(L, "%s:%d: ", sources[file], line);
     va_start(ap, fmt);
     lua_pushvfstring(L, fmt, ap);
     va_end(ap);
