@@ -252,6 +252,38 @@ static int api_wrap_global(lua_State *L)
     return hook_on(L, 2);
 }
 
+/* wrap_object_event(events_object, event, handler): a wrapper, added by
+ * hooking events_object.wrappers, so it is tracked and removed at unload
+ * like a hook. */
+static int api_wrap_object_event(lua_State *L)
+{
+    lua_settop(L, 4);
+    if (ml_events_is(L, 2))
+        ml_events_push_wrappers(L, 2);
+    else
+        lua_getfield(L, 2, "wrappers");
+    if (!lua_toboolean(L, -1)) {
+        lua_pushliteral(L, "no wrappers");
+        return lua_error(L);
+    }
+    lua_pushvalue(L, 3);
+    lua_pushvalue(L, 4);
+    ml_method_call(L, 1, "hook_object_event", 3, 0);
+    return 0;
+}
+
+/* wrap_event(event, handler): wrap an event of the module's own events
+ * object (false: every event). */
+static int api_wrap_event(lua_State *L)
+{
+    lua_settop(L, 3);
+    push_self_events(L, ml_self(L));
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    ml_method_call(L, 1, "wrap_object_event", 3, 0);
+    return 0;
+}
+
 static int api_unhook(lua_State *L)
 {
     lua_settop(L, 3);
@@ -1025,6 +1057,8 @@ static const luaL_Reg methods[] = {
     { "hook_tag", api_hook_tag },
     { "unhook", api_unhook },
     { "wrap_global", api_wrap_global },
+    { "wrap_object_event", api_wrap_object_event },
+    { "wrap_event", api_wrap_event },
     { "depends", api_depends },
     { "shared", api_shared },
     { "get_option", api_get_option },

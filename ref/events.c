@@ -2,22 +2,36 @@
  * events.c - util.events objects: prioritised handlers per event name.
  *
  * An events object is a userdata holding its owner's name (for the
- * driver's event lines) and one user value, a table mapping an event name
- * to an entry:
- *   entry[1]  handler -> priority       (what Prosody calls the event map)
- *   entry[2]  handler -> registration number, the tie-break
- *   entry[3]  the sorted handler array, built lazily, dropped on change
+ * driver's event lines) and four user values:
+ *   1  event name -> entry, where
+ *        entry[1]  handler -> priority     (what Prosody calls the event map)
+ *        entry[2]  handler -> registration number, the tie-break
+ *        entry[3]  the sorted handler array, built lazily, dropped on change
+ *   2  event name -> array of per-event wrappers
+ *   3  the array of global wrappers, or nil
+ *   4  the object's 'wrappers' handler-like object, made on first use
  * Handlers, priorities and the sorted arrays are Lua values, so a
  * dispatch can hold its snapshot on the Lua stack while handlers run and
  * raise.
+ *
+ * Wrappers nest as in util.events (R-EV-7): per-event wrappers, last added
+ * outermost, then global wrappers, last added outermost, then the
+ * handlers. The observer is told about a dispatch where the Prosody
+ * adapter's wrapper sees it: as the first global wrapper of every
+ * object, the innermost one. It is represented by the 'report' sentinel
+ * at index 1 of the global wrapper array; nil stands for an array holding
+ * only the sentinel.
  */
 #include <string.h>
 
 #include "modlife-int.h"
 
 #define EVENTS_MT "modlife.events"
+#define WRAPPERS_MT "modlife.wrappers"
 
 enum { ENTRY_PRIORITY = 1, ENTRY_SEQ = 2, ENTRY_SORTED = 3 };
+enum { UV_ENTRIES = 1, UV_WRAPPERS, UV_GLOBAL_WRAPPERS, UV_WRAPPERS_OBJECT,
+       UV_COUNT = UV_WRAPPERS_OBJECT };
 
 struct ml_events {
     struct ml *ml;
@@ -33,13 +47,15 @@ void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
 {
     struct ml_events *events;
 
-    events = lua_newuserdatauv(L, sizeof(*events) + len + 1, 1);
+    events = lua_newuserdatauv(L, sizeof(*events) + len + 1, UV_COUNT);
     events->ml = ml;
     events->len = len;
     memcpy(events->name, name, len);
     events->name[len] = '\0';
     lua_newtable(L);
-    lua_setiuservalue(L, -2, 1);
+    lua_setiuservalue(L, -2, UV_ENTRIES);
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, UV_WRAPPERS);
     if (luaL_newmetatable(L, EVENTS_MT)) {
         lua_pushliteral(L, "events");
         lua_setfield(L, -2, "__name");
@@ -56,7 +72,7 @@ bool ml_events_is(lua_State *L, int idx)
 /* Push the entry of event 'name' of 'events', or nil. */
 static int push_entry(lua_State *L, int events, int name)
 {
-    lua_getiuservalue(L, events, 1);
+    lua_getiuservalue(L, events, UV_ENTRIES);
     lua_pushvalue(L, name);
     lua_rawget(L, -2);
     lua_remove(L, -2);
@@ -81,7 +97,7 @@ void ml_events_add(lua_State *L, int events, int name, int handler, int prio)
         lua_rawseti(L, -2, ENTRY_PRIORITY);
         lua_newtable(L);
         lua_rawseti(L, -2, ENTRY_SEQ);
-        lua_getiuservalue(L, events, 1);
+        lua_getiuservalue(L, events, UV_ENTRIES);
         lua_pushvalue(L, name);
         lua_pushvalue(L, -3);
         lua_rawset(L, -3);
@@ -126,7 +142,7 @@ void ml_events_remove(lua_State *L, int events, int name, int handler)
     lua_pushnil(L);
     if (lua_next(L, -2) == 0) {
         /* No handler left: drop the event's entry. */
-        lua_getiuservalue(L, events, 1);
+        lua_getiuservalue(L, events, UV_ENTRIES);
         lua_pushvalue(L, name);
         lua_pushnil(L);
         lua_rawset(L, -3);
@@ -268,24 +284,16 @@ static void push_sorted(lua_State *L, int entry)
     lua_settop(L, r.handlers - 2);
 }
 
-/*
- * fire_event(name, data): report the event to the observer (this is the
- * point where Prosody's innermost global wrapper runs), then call the
- * handlers in order with 'data' as only argument, on a snapshot of the
- * handler list (R-EV-5). The first non-nil return value, false included,
- * stops the dispatch (R-EV-3) and is pushed: returns 1. Returns 0 (and
- * pushes nothing) when no handler returned a value. Handler errors
- * propagate (R-EV-6).
- */
-int ml_events_fire(lua_State *L, int events, int name, int data)
+/* util.events' _fire_event: call the handlers in order with 'data' as
+ * only argument, on a snapshot of the handler list (R-EV-5). The first
+ * non-nil return value, false included, stops the dispatch (R-EV-3) and
+ * is pushed: returns 1. Returns 0 (and pushes nothing) when no handler
+ * returned a value. Handler errors propagate (R-EV-6). */
+static int run_handlers(lua_State *L, int events, int name, int data)
 {
-    struct ml_events *ev = lua_touserdata(L, events);
-    struct ml *ml = ev->ml;
     lua_Integer i, n;
     int list;
 
-    if (ml->observer.event)
-        ml->observer.event(ml->observer.ud, L, ev->name, name, data);
     if (push_entry(L, events, name) == LUA_TNIL) {
         lua_pop(L, 1);
         return 0;
@@ -314,16 +322,281 @@ int ml_events_fire(lua_State *L, int events, int name, int data)
     return 0;
 }
 
+/* The first global wrapper of every events object: where the observer
+ * hears of a dispatch (never called, recognised by identity). */
+static int report_sentinel(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+/* Tell the observer that event 'name' with 'data' reaches the handlers. */
+static void report(lua_State *L, int events, int name, int data)
+{
+    struct ml_events *ev = lua_touserdata(L, events);
+    struct ml *ml = ev->ml;
+
+    if (ml->observer.event)
+        ml->observer.event(ml->observer.ud, L, ev->name, name, data);
+}
+
+static int wrapper_next(lua_State *L);
+
+/* Upvalues of the continuation that wrappers receive as their first
+ * argument: the events object, the wrapper array being walked (false:
+ * the implicit global array that holds only the report sentinel), the
+ * position in it, and the continuation itself. */
+enum { NEXT_EVENTS = 1, NEXT_ARRAY, NEXT_POS, NEXT_SELF };
+
+/* Raise util.events' error for calling the wrapper on top of the stack
+ * at 'line' when it cannot be called (a continuation called once too
+ * often finds no wrapper). */
+static void check_callable(lua_State *L, int line)
+{
+    if (lua_isfunction(L, -1))
+        return;
+    if (luaL_getmetafield(L, -1, "__call") != LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    ml_raise_at(L, ML_SRC_EVENTS, line, "attempt to call a %s value "
+                "(field '?')", luaL_typename(L, -1));
+}
+
+/* Call the wrapper at the continuation's current position, or the
+ * handlers once every wrapper has been passed, following util.events'
+ * fire_event and its 'c' function. 'next' is the continuation; 'line' is
+ * the line of events.lua making the call (108 in fire_event, 105 in 'c'),
+ * for errors. Returns the number of results pushed. */
+static int wrapper_step(lua_State *L, int next, int name, int data, int line)
+{
+    int top = lua_gettop(L), events, n;
+    lua_Integer pos;
+
+    lua_getupvalue(L, next, NEXT_EVENTS);
+    events = top + 1;
+    for (;;) {
+        lua_settop(L, events);
+        lua_getupvalue(L, next, NEXT_ARRAY);            /* events+1 */
+        lua_getupvalue(L, next, NEXT_POS);
+        pos = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        if (pos == 0) {
+            lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS);  /* events+2 */
+            if (lua_isboolean(L, events + 1) ||
+                lua_rawequal(L, events + 1, events + 2)) {
+                lua_settop(L, events);
+                n = run_handlers(L, events, name, data);
+                lua_rotate(L, top + 1, n);
+                lua_settop(L, top + n);
+                return n;
+            }
+            if (lua_istable(L, events + 2)) {
+                pos = (lua_Integer)lua_rawlen(L, events + 2);
+            } else {
+                lua_pushboolean(L, 0);
+                lua_replace(L, events + 2);
+                pos = 1;
+            }
+            lua_pushvalue(L, events + 2);
+            lua_setupvalue(L, next, NEXT_ARRAY);
+            lua_pushinteger(L, pos);
+            lua_setupvalue(L, next, NEXT_POS);
+            lua_replace(L, events + 1);
+            line = 103;
+        }
+        if (lua_istable(L, events + 1))
+            lua_geti(L, events + 1, pos);
+        else
+            lua_pushcfunction(L, report_sentinel);
+        if (lua_tocfunction(L, -1) == report_sentinel) {
+            /* The report wrapper: report, then go on inwards. */
+            report(L, events, name, data);
+            lua_pushinteger(L, pos - 1);
+            lua_setupvalue(L, next, NEXT_POS);
+            line = 105;
+            continue;
+        }
+        check_callable(L, line);
+        lua_pushvalue(L, next);
+        lua_pushvalue(L, name);
+        lua_pushvalue(L, data);
+        lua_call(L, 3, LUA_MULTRET);
+        n = lua_gettop(L) - (events + 1);
+        lua_rotate(L, top + 1, n);
+        lua_settop(L, top + n);
+        return n;
+    }
+}
+
+/* The continuation 'c' passed to wrappers: c(name, data) moves one
+ * wrapper inwards. */
+static int wrapper_next(lua_State *L)
+{
+    lua_Integer pos = lua_tointeger(L, lua_upvalueindex(NEXT_POS));
+
+    lua_settop(L, 2);
+    lua_pushinteger(L, pos - 1);
+    lua_replace(L, lua_upvalueindex(NEXT_POS));
+    lua_pushvalue(L, lua_upvalueindex(NEXT_SELF));
+    return wrapper_step(L, 3, 1, 2, 105);
+}
+
+/*
+ * fire_event(name, data): run the event through the wrappers, if any, to
+ * the handlers, telling the observer when it reaches them. Pushes what
+ * the dispatch returned (the outermost wrapper's results, or the value
+ * that stopped the handlers) and returns how many values that is.
+ */
+int ml_events_fire(lua_State *L, int events, int name, int data)
+{
+    int top = lua_gettop(L), array, n;
+
+    lua_getiuservalue(L, events, UV_WRAPPERS);
+    lua_pushvalue(L, name);
+    lua_rawget(L, -2);
+    lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS);
+    if (lua_isnil(L, -1) && lua_isnil(L, -2)) {
+        lua_settop(L, top);
+        report(L, events, name, data);
+        return run_handlers(L, events, name, data);
+    }
+    array = lua_isnil(L, top + 2) ? top + 3 : top + 2;
+    lua_pushvalue(L, events);
+    if (lua_istable(L, array))
+        lua_pushvalue(L, array);
+    else
+        lua_pushboolean(L, 0);
+    lua_pushinteger(L, lua_istable(L, array) ? (lua_Integer)lua_rawlen(L, array)
+                                             : 1);
+    lua_pushnil(L);
+    lua_pushcclosure(L, wrapper_next, 4);               /* top+4 */
+    lua_pushvalue(L, -1);
+    lua_setupvalue(L, top + 4, NEXT_SELF);
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
+    n = wrapper_step(L, top + 1, name, data, 108);
+    lua_remove(L, top + 1);
+    return n;
+}
+
+/* Push the wrapper array for 'name' (false: the global array, created
+ * with its report sentinel when 'create'), or nil. */
+static void push_wrapper_array(lua_State *L, int events, int name,
+                               bool create)
+{
+    if (lua_isboolean(L, name) && !lua_toboolean(L, name)) {
+        if (lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS) == LUA_TNIL &&
+            create) {
+            lua_pop(L, 1);
+            lua_createtable(L, 2, 0);
+            lua_pushcfunction(L, report_sentinel);
+            lua_rawseti(L, -2, 1);
+            lua_pushvalue(L, -1);
+            lua_setiuservalue(L, events, UV_GLOBAL_WRAPPERS);
+        }
+        return;
+    }
+    lua_getiuservalue(L, events, UV_WRAPPERS);
+    lua_pushvalue(L, name);
+    if (lua_rawget(L, -2) == LUA_TNIL && create) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, name);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_remove(L, -2);
+}
+
+/* add_wrapper(name, wrapper): a per-event wrapper, or a global one for
+ * name false. */
+static void add_wrapper(lua_State *L, int events, int name, int wrapper)
+{
+    push_wrapper_array(L, events, name, true);
+    lua_pushvalue(L, wrapper);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 1);
+}
+
+/* remove_wrapper(name, wrapper): remove every occurrence; an emptied
+ * per-event array is dropped. */
+static void remove_wrapper(lua_State *L, int events, int name, int wrapper)
+{
+    lua_Integer i, j, n;
+    int array;
+
+    push_wrapper_array(L, events, name, false);
+    array = lua_gettop(L);
+    if (!lua_istable(L, array)) {
+        lua_pop(L, 1);
+        return;
+    }
+    for (i = (lua_Integer)lua_rawlen(L, array); i >= 1; i--) {
+        bool equal;
+
+        lua_rawgeti(L, array, i);
+        equal = lua_compare(L, -1, wrapper, LUA_OPEQ);
+        lua_pop(L, 1);
+        if (!equal)
+            continue;
+        n = (lua_Integer)lua_rawlen(L, array);
+        for (j = i; j < n; j++) {
+            lua_rawgeti(L, array, j + 1);
+            lua_rawseti(L, array, j);
+        }
+        lua_pushnil(L);
+        lua_rawseti(L, array, n);
+    }
+    if (lua_rawlen(L, array) == 0 && !lua_isboolean(L, name)) {
+        lua_getiuservalue(L, events, UV_WRAPPERS);
+        lua_pushvalue(L, name);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+    }
+    lua_settop(L, array - 1);
+}
+
+/*
+ * Push the 'wrappers' object of the events object at 'events': what
+ * util.events exposes as events.wrappers, a handler-like object whose
+ * add_handler and remove_handler add and remove wrappers. The same object
+ * every time, so that hooks on it are tracked and removed at unload.
+ */
+void ml_events_push_wrappers(lua_State *L, int events)
+{
+    if (lua_getiuservalue(L, events, UV_WRAPPERS_OBJECT) != LUA_TNIL)
+        return;
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, 0, 1);
+    lua_pushvalue(L, events);
+    lua_setiuservalue(L, -2, 1);
+    if (luaL_newmetatable(L, WRAPPERS_MT)) {
+        lua_pushliteral(L, "wrappers");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, events, UV_WRAPPERS_OBJECT);
+}
+
 /*
  * object.add_handler(name, handler, priority) for any events-like object
- * (moduleapi's hook_object_event): directly for events objects of ref/,
- * through the object's own add_handler field otherwise. 'prio' may be 0.
+ * (moduleapi's hook_object_event): directly for events objects of ref/
+ * and their wrappers objects, through the object's own add_handler field
+ * otherwise. 'prio' may be 0.
  */
 void ml_object_add_handler(lua_State *L, int object, int name, int handler,
                            int prio)
 {
     if (ml_events_is(L, object)) {
         ml_events_add(L, object, name, handler, prio);
+        return;
+    }
+    if (luaL_testudata(L, object, WRAPPERS_MT)) {
+        lua_getiuservalue(L, object, 1);
+        add_wrapper(L, lua_gettop(L), name, handler);
+        lua_pop(L, 1);
         return;
     }
     lua_getfield(L, object, "add_handler");
@@ -342,6 +615,12 @@ void ml_object_remove_handler(lua_State *L, int object, int name,
 {
     if (ml_events_is(L, object)) {
         ml_events_remove(L, object, name, handler);
+        return;
+    }
+    if (luaL_testudata(L, object, WRAPPERS_MT)) {
+        lua_getiuservalue(L, object, 1);
+        remove_wrapper(L, lua_gettop(L), name, handler);
+        lua_pop(L, 1);
         return;
     }
     lua_getfield(L, object, "remove_handler");

@@ -64,6 +64,7 @@ static int op_entry(lua_State *L)
         ml_push_events_for(L, ml, 3);                   /* 5 */
         if (ml_events_fire(L, 5, 4, 2) == 0)
             lua_pushnil(L);
+        lua_settop(L, 6);               /* the first value, if several */
         return 1;
     case OP_LIST:
         map = ml_modmap_at(L, ml, 3);
