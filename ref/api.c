@@ -601,7 +601,8 @@ static int status_priority(lua_State *L, int idx)
         return -1;
     s = lua_tolstring(L, idx, &len);
     for (i = 0; i < 4; i++)
-        if (strlen(status_names[i]) == len && memcmp(s, status_names[i], len) == 0)
+        if (strlen(status_names[i]) == len &&
+            memcmp(s, status_names[i], len) == 0)
             return i;
     return -1;
 }

@@ -134,7 +134,8 @@ static bool is_core_feature(const char *s, size_t n)
     size_t i;
 
     for (i = 0; i < sizeof(core_features) / sizeof(core_features[0]); i++)
-        if (strlen(core_features[i]) == n && memcmp(core_features[i], s, n) == 0)
+        if (strlen(core_features[i]) == n &&
+            memcmp(core_features[i], s, n) == 0)
             return true;
     return false;
 }

@@ -32,7 +32,8 @@ static void push_normalised(lua_State *L, const struct ml *ml, const char *s,
     luaL_pushresult(&b);
     t = lua_tolstring(L, -1, &len);
     for (i = 0; len >= mark && i <= len - mark; i++) {
-        if (memcmp(t + i, traceback_mark, mark) != 0 || (i > 0 && t[i - 1] != '\n'))
+        if (memcmp(t + i, traceback_mark, mark) != 0 ||
+            (i > 0 && t[i - 1] != '\n'))
             continue;
         lua_pushlstring(L, t, i);
         lua_pushliteral(L, "<traceback>");

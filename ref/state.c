@@ -99,46 +99,58 @@ static int run(struct ml *ml, enum op_kind kind, const char *host,
     return lua_pcall(L, 2, nresults, 0) == LUA_OK ? ML_OK : ML_ERAISE;
 }
 
+/* hostmanager.activate(host): pushes ok, err or the raised error. */
 int ml_activate(struct ml *ml, const char *host)
 {
     return run(ml, OP_ACTIVATE, host, NULL, 0, 2);
 }
 
+/* hostmanager.deactivate(host): pushes ok, err or the raised error. */
 int ml_deactivate(struct ml *ml, const char *host)
 {
     return run(ml, OP_DEACTIVATE, host, NULL, 0, 2);
 }
 
+/* modulemanager.load(host, name): pushes env, err or the raised error. */
 int ml_load(struct ml *ml, const char *host, const char *name)
 {
     return run(ml, OP_LOAD, host, name, 0, 2);
 }
 
+/* modulemanager.unload(host, name): pushes ok, err or the raised error. */
 int ml_unload(struct ml *ml, const char *host, const char *name)
 {
     return run(ml, OP_UNLOAD, host, name, 0, 2);
 }
 
+/* modulemanager.reload(host, name): pushes env, err or the raised
+ * error. */
 int ml_reload(struct ml *ml, const char *host, const char *name)
 {
     return run(ml, OP_RELOAD, host, name, 0, 2);
 }
 
+/* Fire 'event' with the data at 'data' on the events of 'host' (global
+ * events for "*" and inactive hosts): pushes the first result (nil for
+ * none) or the raised error. */
 int ml_fire(struct ml *ml, const char *host, const char *event, int data)
 {
     return run(ml, OP_FIRE, host, event, data, 1);
 }
 
+/* modulemanager.get_modules(host): pushes the sorted names or nil. */
 int ml_list(struct ml *ml, const char *host)
 {
     return run(ml, OP_LIST, host, NULL, 0, 1);
 }
 
+/* The Lua state; owned by 'ml', valid until ml_free. */
 lua_State *ml_lua(struct ml *ml)
 {
     return ml->L;
 }
 
+/* The module directory without trailing slashes; owned by 'ml'. */
 const char *ml_moddir(const struct ml *ml)
 {
     return ml->moddir;
@@ -203,6 +215,12 @@ static void set_error(struct ml_error *err, int code, const char *message)
     snprintf(err->message, sizeof(err->message), "%s", message);
 }
 
+/*
+ * Create an instance: copy the module directory and the observer, open a
+ * Lua state and set it up as Prosody's startup leaves a server (libraries,
+ * managers' handlers, locked globals). Returns NULL and fills 'err' on
+ * failure; the caller frees the instance with ml_free.
+ */
 struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
                   struct ml_error *err)
 {
@@ -251,8 +269,9 @@ out_nomem:
 }
 
 /*
- * The observer is cleared first: finalizers that module code may have
- * set run during lua_close and must not report anything.
+ * Free the instance and everything it owns; NULL is allowed. The observer
+ * is cleared first: finalizers that module code may have set run during
+ * lua_close and must not report anything.
  */
 void ml_free(struct ml *ml)
 {
