@@ -39,6 +39,8 @@ struct ml_events {
     char name[];            /* "*" or the host name, NUL-terminated */
 };
 
+static int events_index(lua_State *L);
+
 /*
  * Push a new, empty events object that reports itself as 'name' (copied,
  * 'len' bytes). 'ml' must outlive it (the Lua state is closed first).
@@ -59,6 +61,8 @@ void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
     if (luaL_newmetatable(L, EVENTS_MT)) {
         lua_pushliteral(L, "events");
         lua_setfield(L, -2, "__name");
+        lua_pushcfunction(L, events_index);
+        lua_setfield(L, -2, "__index");
     }
     lua_setmetatable(L, -2);
 }
@@ -627,4 +631,78 @@ void ml_object_remove_handler(lua_State *L, int object, int name,
     lua_pushvalue(L, name);
     lua_pushvalue(L, handler);
     lua_call(L, 2, 0);
+}
+
+/* events.add_handler(name, handler, priority), bound to upvalue 1. */
+static int lua_add_handler(lua_State *L)
+{
+    lua_settop(L, 3);
+    ml_events_add(L, lua_upvalueindex(1), 1, 2, 3);
+    return 0;
+}
+
+/* events.remove_handler(name, handler), bound to upvalue 1. */
+static int lua_remove_handler(lua_State *L)
+{
+    lua_settop(L, 2);
+    ml_events_remove(L, lua_upvalueindex(1), 1, 2);
+    return 0;
+}
+
+/* events.fire_event(name, data), bound to upvalue 1. */
+static int lua_fire_event(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    return ml_events_fire(L, 3, 1, 2);
+}
+
+/* events.add_wrapper(name, wrapper), bound to upvalue 1. */
+static int lua_add_wrapper(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    add_wrapper(L, 3, 1, 2);
+    return 0;
+}
+
+/* events.remove_wrapper(name, wrapper), bound to upvalue 1. */
+static int lua_remove_wrapper(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    remove_wrapper(L, 3, 1, 2);
+    return 0;
+}
+
+/* __index of events objects, so that Lua code can use one as it would a
+ * util.events object (prosody.events.fire_event(...), without self):
+ * each access returns a function bound to the object. */
+static int events_index(lua_State *L)
+{
+    static const luaL_Reg fields[] = {
+        { "add_handler", lua_add_handler },
+        { "remove_handler", lua_remove_handler },
+        { "fire_event", lua_fire_event },
+        { "add_wrapper", lua_add_wrapper },
+        { "remove_wrapper", lua_remove_wrapper },
+        { NULL, NULL }
+    };
+    const char *key = lua_tostring(L, 2);
+    int i;
+
+    if (!key)
+        return 0;
+    if (strcmp(key, "wrappers") == 0) {
+        ml_events_push_wrappers(L, 1);
+        return 1;
+    }
+    for (i = 0; fields[i].name; i++) {
+        if (strcmp(key, fields[i].name) == 0) {
+            lua_pushvalue(L, 1);
+            lua_pushcclosure(L, fields[i].func, 1);
+            return 1;
+        }
+    }
+    return 0;
 }

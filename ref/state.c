@@ -200,6 +200,12 @@ static int init_entry(lua_State *L)
     ml_loader_init(L, ml);
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);
+    /* The 'prosody' global: a place for modules to share state, whose
+     * 'events' is the global events object. */
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "events");
+    lua_setglobal(L, "prosody");
     ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
     ml_hosts_init(L, ml);
     ml_lifecycle_init(L, ml);
