@@ -167,6 +167,22 @@ static bool lists_feature(lua_State *L, int meta, const char *key,
     return found;
 }
 
+/* Push the chunk name for the file at 'path': "@<path>", so that errors
+ * read "<path>:<line>: ...". Lua shortens chunk names longer than
+ * LUA_IDSIZE to "...<tail>", which normalisation could no longer strip;
+ * then the name is "@<path without MODDIR/>", which reads as the
+ * normalised text would. */
+static void push_chunkname(lua_State *L, struct ml *ml, int path)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, path, &len);
+
+    if (len + 1 <= LUA_IDSIZE || len <= ml->moddir_len + 1)
+        lua_pushfstring(L, "@%s", s);
+    else
+        lua_pushfstring(L, "@%s", s + ml->moddir_len + 1);
+}
+
 /*
  * Find, filter and compile module 'name' (a string at 'name'). With 'env'
  * not 0, the chunk's environment is the table at 'env'; with 0 (the
@@ -207,7 +223,7 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
         if (lists_feature(L, base + 6, "conflicts", true) ||
             lists_feature(L, base + 6, "requires", false))
             continue;
-        lua_pushfstring(L, "@%s", lua_tostring(L, base + 2));
+        push_chunkname(L, ml, base + 2);
         if (luaL_loadbufferx(L, content, len, lua_tostring(L, -1), NULL)
             != LUA_OK) {
             lua_pushnil(L);
