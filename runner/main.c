@@ -124,6 +124,16 @@ static int cmd_run(double timeout, const char *impl_name,
 		return 1;
 	}
 	mlr_tap_report(stdout, &c, &o, impl_name, todo);
+	/*
+	 * prove shows a test's stderr but not its YAML unless -v: repeat the
+	 * diagnostics there so that `make check` says why a case failed.
+	 * Known failures stay quiet.
+	 */
+	if (!o.pass && !todo) {
+		fflush(stdout);
+		fprintf(stderr, "# %s failed against %s:\n", c.path, impl_name);
+		mlr_tap_diagnostics(stderr, &c, &o, impl_name);
+	}
 	free(todo);
 	mlr_outcome_release(&o);
 	mlr_case_release(&c);

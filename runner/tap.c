@@ -296,11 +296,6 @@ void mlr_tap_report(FILE *f, const struct mlr_case *c,
 		    const struct mlr_outcome *o, const char *impl_name,
 		    const char *todo)
 {
-	struct transcripts t;
-	struct mlr_lines diff, err_lines;
-	struct mlr_buf b;
-	char num[32];
-
 	fputs("TAP version 13\n1..1\n", f);
 	fputs(o->pass ? "ok 1 - " : "not ok 1 - ", f);
 	put_description(f, c->id);
@@ -312,8 +307,22 @@ void mlr_tap_report(FILE *f, const struct mlr_case *c,
 		put_description(f, todo);
 	}
 	fputc('\n', f);
-	if (o->pass)
-		return;
+	if (!o->pass)
+		mlr_tap_diagnostics(f, c, o, impl_name);
+}
+
+/*
+ * Writes the YAML diagnostics block of a failed case: the reason, the
+ * step, the first divergence, the diff of the transcripts, the driver's
+ * stderr and the command that reruns the case.
+ */
+void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
+			 const struct mlr_outcome *o, const char *impl_name)
+{
+	struct transcripts t;
+	struct mlr_lines diff, err_lines;
+	struct mlr_buf b;
+	char num[32];
 
 	fputs("  ---\n", f);
 	put_scalar(f, "  ", "message", mlr_buf_str(&o->message));
