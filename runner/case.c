@@ -509,6 +509,11 @@ static int section_line(struct parser *p, const char *what)
 		return fail(p, p->lineno,
 			    "bad module name '%.*s' (allowed: A-Z a-z 0-9 _ -)",
 			    (int)(n - 8), what + 4);
+	/* PROTOCOL.md §1: longer names would get Lua's chunk names cut. */
+	if (n - 8 > MLR_MODULE_NAME_MAX)
+		return fail(p, p->lineno,
+			    "module name '%.*s' is longer than %d bytes",
+			    (int)(n - 8), what + 4, MLR_MODULE_NAME_MAX);
 	if (p->have_transcript)
 		return fail(p, p->lineno,
 			    "module section after the transcript (modules "

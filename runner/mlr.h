@@ -74,6 +74,15 @@ void mlr_lines_pushdup(struct mlr_lines *l, const char *line);
 
 /* ---- case.c ---- */
 
+/*
+ * Lua writes a chunk name "@MODDIR/mod_NAME.lua" into error messages only
+ * while it is at most 59 bytes long, and shortens it otherwise, which no
+ * driver could normalise (PROTOCOL.md §1): MODDIR is kept to 24 bytes, and
+ * module names to 59 - 24 - strlen("/mod_.lua").
+ */
+#define MLR_MODDIR_MAX 24
+#define MLR_MODULE_NAME_MAX 26
+
 /* Where and why a case file is malformed; filled by the parser. */
 struct mlr_error {
 	unsigned line; /* 1-based line in the case file, 0 when none applies */

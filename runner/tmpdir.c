@@ -10,37 +10,32 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /*
- * Makes a fresh directory under $TMPDIR (or /tmp) and returns its
- * absolute path, which the caller frees after mlr_tmpdir_remove. Returns
- * NULL with the reason in why.
+ * Makes a fresh directory $TMPDIR/ml.XXXXXX and returns its absolute
+ * path, which the caller frees after mlr_tmpdir_remove. When TMPDIR is
+ * unset, relative, so long that the path would exceed MLR_MODDIR_MAX, or
+ * has bytes other than A-Z a-z 0-9 / . _ (PROTOCOL.md §1: Prosody turns
+ * '-' into ' ' in some error messages, which would defeat normalisation),
+ * /tmp is used instead. Returns NULL with the reason in why.
  */
 char *mlr_tmpdir_create(struct mlr_buf *why)
 {
+	static const char leaf[] = "/ml.XXXXXX";
 	const char *base = getenv("TMPDIR");
 	struct mlr_buf path;
 
-	if (!base || !*base)
+	if (!base || base[0] != '/' ||
+	    strlen(base) + strlen(leaf) > MLR_MODDIR_MAX ||
+	    strspn(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789/._") != strlen(base))
 		base = "/tmp";
 	mlr_buf_init(&path);
-	/* The driver gets an absolute MODDIR whatever TMPDIR looks like. */
-	if (base[0] != '/') {
-		char cwd[PATH_MAX];
-
-		if (!getcwd(cwd, sizeof cwd)) {
-			mlr_buf_addf(why, "cannot get the working directory: %s",
-				     strerror(errno));
-			return NULL;
-		}
-		mlr_buf_addf(&path, "%s/", cwd);
-	}
-	mlr_buf_addf(&path, "%s/modlife.XXXXXX", base);
+	mlr_buf_addf(&path, "%s%s", base, leaf);
 	if (!mkdtemp(path.data)) {
 		mlr_buf_addf(why, "cannot create a temporary directory in %s: %s",
 			     base, strerror(errno));

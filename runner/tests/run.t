@@ -17,14 +17,23 @@ expect_pass('argv reaches the driver unchanged, MODDIR last and absolute',
 expect_pass('modules are written byte for byte, and nothing else',
 	driver => [ driver('checkmods') ], case => case_file('modules'));
 
-# The runner does not care how TMPDIR is spelled: MODDIR is absolute.
+# MODDIR is absolute and at most 24 bytes (PROTOCOL.md §1): a relative or
+# long TMPDIR is not used, /tmp is.
 {
 	my $dir = tempdir('mlr-rel.XXXXXX', TMPDIR => 1, CLEANUP => 1);
 	mkdir "$dir/t";
 	my $out = `cd $dir && TMPDIR=t $RUN --driver $Selftest::ROOT/${\ driver('args')} --flag 'two words ' '*.x' $Selftest::ROOT/${\ case_file('args')}`;
 	like($out, qr/^ok 1 - /m, 'a relative TMPDIR still gives an absolute MODDIR');
 	opendir my $d, "$dir/t" or die $!;
-	is_deeply([ grep { !/^\.\.?$/ } readdir $d ], [], '... and is emptied');
+	is_deeply([ grep { !/^\.\.?$/ } readdir $d ], [], '... and is left alone');
+	my $long = tempdir('mlr-a-rather-long-temporary-directory.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my $r = run_runner(args => [ '--driver', driver('checkmods'), case_file('modules') ],
+		env => { TMPDIR => $long });
+	ok(defined $r->{moddir} && length($r->{moddir}) <= 24 && $r->{moddir} =~ m{^/tmp/ml\.},
+	   'a long TMPDIR gives way to /tmp: MODDIR stays within 24 bytes')
+		or diag($r->{moddir});
+	opendir $d, $long or die $!;
+	is_deeply([ grep { !/^\.\.?$/ } readdir $d ], [], '... and the long TMPDIR is left alone');
 }
 
 # A large step and a case made on the fly.
