@@ -19,11 +19,6 @@ local VERSION_LINE = "modlife 1"
 -- case sees only its own modules (PROTOCOL.md §6).
 local AUTOLOAD = { "posix", "presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs" }
 
--- Lua's luaO_chunkid keeps at most LUA_IDSIZE - 1 bytes of a file name in
--- error messages and cuts the front off longer ones ("...ir/mod_x.lua:1:").
--- The name must stay whole, or "MODDIR/" cannot be normalised away.
-local LUA_IDSIZE = 60
-
 ----------------------------------------------------------------------------
 -- Standard output belongs to the protocol.
 --
@@ -89,42 +84,13 @@ end
 package.path = sanitise_paths(source_dir .. "/?.lua;" .. package.path)
 package.cpath = sanitise_paths(source_dir .. "/?.so;" .. package.cpath)
 
-local lfs = require "lfs"
-
--- The directory Prosody loads modules from: MODDIR itself, or a short
--- symlink to it when MODDIR is so long that a chunk name "@MODDIR/mod_x.lua"
--- would be cut by Lua (see LUA_IDSIZE above).
-local plugin_dir = moddir
-local alias
-do
-	local longest = 0
-	local ok, iter, state = pcall(lfs.dir, moddir)
-	if ok then
-		for name in iter, state do
-			if #name > longest then longest = #name end
-		end
-	end
-	if 1 + #moddir + 1 + longest > LUA_IDSIZE then
-		-- os.tmpname() reserves a short unique name by creating a file;
-		-- the symlink replaces it.
-		local name = os.tmpname()
-		os.remove(name)
-		if lfs.link(moddir, name, true) then
-			alias = name
-			plugin_dir = name
-		else
-			stderr:write("modlife-prosody: warning: could not create a short alias of MODDIR; ",
-				"error positions of long module names may be cut by Lua\n")
-		end
-	end
-end
 
 ----------------------------------------------------------------------------
 -- Normalisation, escaping and value rendering (PROTOCOL.md §3.3, §5)
 ----------------------------------------------------------------------------
 
 local strip_prefixes = {}
-for _, dir in ipairs({ moddir_arg, moddir, alias }) do
+for _, dir in ipairs({ moddir_arg, moddir }) do
 	local prefix = dir:gsub("/$", "") .. "/"
 	local dup = false
 	for _, p in ipairs(strip_prefixes) do dup = dup or p == prefix end
@@ -360,11 +326,13 @@ end
 ----------------------------------------------------------------------------
 
 -- What /usr/bin/prosody sets before anything else. CFG_PLUGINDIR makes the
--- real util.pluginloader search plugin_dir, and nothing else, when
+-- real util.pluginloader search MODDIR, and nothing else, when
 -- core.modulemanager first requires it. No CFG_CONFIGDIR, CFG_DATADIR: no
 -- config file is read and nothing is stored.
 CFG_SOURCEDIR = source_dir
-CFG_PLUGINDIR = plugin_dir
+-- The runner keeps MODDIR short enough that Lua never shortens a chunk
+-- name "@MODDIR/mod_x.lua" (PROTOCOL.md §1).
+CFG_PLUGINDIR = moddir
 
 local prosody, config, modulemanager, hostmanager
 
@@ -528,6 +496,5 @@ end
 -- Nothing may follow the last result line: no __gc or atexit handler gets
 -- to run Lua code that logs (os.exit without closing the Lua state).
 output_open = false
-if alias then os.remove(alias) end
 proto_out:flush()
 os.exit(0, false)
