@@ -17,6 +17,9 @@
 #include "modlife.h"
 
 #define PROTOCOL_VERSION 1
+/* The capabilities announced in the greeting (PROTOCOL.md §1): the parts
+ * of Prosody's module system that libmodlife implements. */
+#define CAPABILITIES "reload depends items status shared-data wrappers"
 #define MAX_LINE 65536                      /* bytes, without the newline */
 #define MAX_WORDS (MAX_LINE / 2 + 1)
 
@@ -399,7 +402,7 @@ int main(int argc, char **argv)
         ml_free(d.ml);
         return 1;
     }
-    printf("modlife %d\n", PROTOCOL_VERSION);
+    printf("modlife %d %s\n", PROTOCOL_VERSION, CAPABILITIES);
     fflush(stdout);
     while ((status = read_line(line, &len)) != 0) {
         if (status == -1)

@@ -12,7 +12,9 @@
 
 -- luacheck: globals CFG_SOURCEDIR CFG_PLUGINDIR
 
-local VERSION_LINE = "modlife 1"
+-- The greeting (PROTOCOL.md §1): real Prosody has every part of the module
+-- system that protocol 1 names.
+local VERSION_LINE = "modlife 1 config reload depends items status shared-data wrappers components"
 
 -- The autoloaded modules of Prosody 0.12.3 (core/modulemanager.lua,
 -- autoload_modules, with prosody.platform = "posix"): disabled so that a
