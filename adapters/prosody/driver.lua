@@ -361,7 +361,7 @@ local function start_prosody()
 	-- The configuration, set through configmanager's API in place of
 	-- startup.read_config(): a global section with no VirtualHost yet.
 	config = require "core.configmanager"
-	config.set("*", "modules_disabled", AUTOLOAD)
+	config.set("*", "modules_disabled", table.move(AUTOLOAD, 1, #AUTOLOAD, 1, {}))
 	-- Only the driver's sink: Prosody's file and console sinks raise into
 	-- the module when util.format does (module:log with a nil message).
 	config.set("*", "log", { { to = "modlife", levels = { min = "debug" } } })
@@ -414,13 +414,52 @@ local function lifecycle(f, ...)
 end
 
 local function activate(host)
-	-- The host exists in the configuration with no option of its own, as a
-	-- `VirtualHost "HOST"` line with nothing after it would define it.
+	-- The host exists in the configuration with the options `config` gave
+	-- it, as a `VirtualHost "HOST"` line followed by them would define it
+	-- (none: just the line). hostmanager reads component_module from this
+	-- table; modulemanager and usermanager read the rest through
+	-- configmanager.get, as in a running server.
 	local hosts_config = config.getconfig()
 	if rawget(hosts_config, host) == nil then
 		config.set(host, "defined", true)
 	end
 	return hostmanager.activate(host, hosts_config[host])
+end
+
+-- PROTOCOL.md §6: the value of `config HOST KEY VALUE`, from the words
+-- after KEY (a list `[a b c]` spans several words). Returns nil and a
+-- reason for anything else.
+local function parse_config_value(...)
+	local n = select("#", ...)
+	local text = table.concat({ ... }, " ")
+	if text:sub(1, 1) == "[" and text:sub(-1) == "]" then
+		local list = {}
+		for word in text:sub(2, -2):gmatch("[^ ]+") do list[#list + 1] = word end
+		return list
+	end
+	if n ~= 1 then return nil, "a value is one word or a list [a b c]" end
+	if text == "true" then return true end
+	if text == "false" then return false end
+	if text:match("^%-?%d+$") then
+		local i = math.tointeger(tonumber(text))
+		if i then return i end
+	end
+	return text
+end
+
+-- Global modules_disabled is the autoload list plus the case's own list
+-- (PROTOCOL.md §6), so that a case never sees Prosody's autoloaded modules.
+local function set_config(host, key, value)
+	if host == "*" and key == "modules_disabled" then
+		local list = table.move(AUTOLOAD, 1, #AUTOLOAD, 1, {})
+		if type(value) == "table" then
+			table.move(value, 1, #value, #list + 1, list)
+		else
+			list[#list + 1] = value
+		end
+		value = list
+	end
+	return config.set(host, key, value)
 end
 
 local commands = {
@@ -462,6 +501,13 @@ local commands = {
 		local line = { "ok" }
 		for _, name in ipairs(names) do line[#line + 1] = escape(name) end
 		return table.concat(line, " ")
+	end },
+	config = { nargs = 3, variadic = true, usage = "HOST KEY VALUE", run = function (host, key, ...)
+		local value, why = parse_config_value(...)
+		if value == nil then return "bad config: " .. escape(why) end
+		local ok, err = pcall(set_config, host, key, value)
+		if not ok then return "raise " .. render(err) end
+		return "ok"
 	end },
 	watch = { nargs = 1, usage = "EVENT", run = function (event)
 		watched[event] = true
