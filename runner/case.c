@@ -30,6 +30,19 @@ struct parser {
 	size_t nrun, run_cap;
 
 	size_t steps_cap, items_cap, raw_cap, modules_cap;
+
+	unsigned flags; /* MLR_CASE_* */
+	/* directives read since the last step, for the next command */
+	struct mlr_directive *pending;
+	size_t npending, pending_cap;
+	/*
+	 * Per module name (indexed by its first section): whether MODDIR
+	 * holds mod_NAME.lua at this point of the transcript, and the line
+	 * that last changed that, so that a "! delete" of a file that is
+	 * not there is a mistake found at parse time.
+	 */
+	bool *present;
+	unsigned *changed_at;
 };
 
 static int fail(struct parser *p, unsigned line, const char *fmt, ...)
@@ -55,6 +68,34 @@ bool mlr_is_result_line(const char *line)
 	return strncmp(line, "fail ", 5) == 0 ||
 	       strncmp(line, "raise ", 6) == 0 ||
 	       strncmp(line, "bad ", 4) == 0;
+}
+
+/*
+ * The capability words of protocol version 1 (PROTOCOL.md §1). A case
+ * may only need these: a typo in "needs:" would otherwise skip the case
+ * against every driver, silently.
+ */
+static const char *const capabilities[] = {
+	"config", "reload", "depends", "items", "status", "shared-data",
+	"wrappers", "components",
+};
+
+/* Is the n bytes at word a capability of the protocol? */
+bool mlr_is_capability(const char *word, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++)
+		if (strlen(capabilities[i]) == n &&
+		    !strncmp(capabilities[i], word, n))
+			return true;
+	return false;
+}
+
+/* Does the step have expected lines (a prototype's may not)? */
+bool mlr_step_has_lines(const struct mlr_step *s)
+{
+	return s->nitems > 0;
 }
 
 static bool is_rule_id(const char *s, size_t n)
@@ -151,7 +192,8 @@ static char *area_of(const char *path)
 
 static int header_line(struct parser *p, const char *line, unsigned *seen)
 {
-	static const char *const keys[] = { "id", "title", "rules", "tags" };
+	static const char *const keys[] = { "id", "title", "rules", "tags",
+					    "needs" };
 	size_t klen = 0, k;
 	const char *value;
 	char *trimmed;
@@ -194,8 +236,12 @@ static int header_line(struct parser *p, const char *line, unsigned *seen)
 		p->c->rules = normalise_words(trimmed);
 		free(trimmed);
 		break;
-	default:
+	case 3:
 		p->c->tags = normalise_words(trimmed);
+		free(trimmed);
+		break;
+	default:
+		p->c->needs = normalise_words(trimmed);
 		free(trimmed);
 		break;
 	}
@@ -219,6 +265,8 @@ static int check_header(struct parser *p, const unsigned *seen,
 		return fail(p, where, "missing header key 'rules'");
 	if (!c->tags)
 		c->tags = mlr_xstrdup("");
+	if (!c->needs)
+		c->needs = mlr_xstrdup("");
 
 	stem = base_name(c->path);
 	n = strlen(stem);
@@ -241,6 +289,18 @@ static int check_header(struct parser *p, const unsigned *seen,
 			return fail(p, seen[2],
 				    "bad rule id '%.*s' (expected R-AREA-N, "
 				    "e.g. R-SHARED-2)", (int)n, q);
+		q += n;
+		if (*q)
+			q++;
+	}
+	for (q = c->needs; *q;) {
+		n = strcspn(q, " ");
+		if (!mlr_is_capability(q, n))
+			return fail(p, seen[4],
+				    "unknown capability '%.*s' in 'needs' "
+				    "(PROTOCOL.md §1: config reload depends "
+				    "items status shared-data wrappers "
+				    "components)", (int)n, q);
 		q += n;
 		if (*q)
 			q++;
@@ -376,6 +436,9 @@ static int finish_step(struct parser *p)
 
 	if (!s)
 		return 0;
+	/* A prototype being recorded has its expected lines still to come. */
+	if (!s->nitems && (p->flags & MLR_CASE_PROTOTYPE))
+		return 0;
 	if (!s->nitems)
 		return fail(p, s->command.lineno,
 			    "step '> %s' has no expected lines (a step ends "
@@ -394,6 +457,162 @@ static int finish_step(struct parser *p)
 			    "its result line (ok, fail, raise or bad)",
 			    s->command.text);
 	return 0;
+}
+
+/* Index of the module section NAME [LABEL] (label NULL: none), or -1. */
+static long find_module(const struct mlr_case *c, const char *name, size_t n,
+			const char *label, size_t llen)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmodules; i++) {
+		const struct mlr_module *m = &c->modules[i];
+
+		if (strlen(m->name) != n || strncmp(m->name, name, n))
+			continue;
+		if (!label ? !m->label
+			   : m->label && strlen(m->label) == llen &&
+				     !strncmp(m->label, label, llen))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Index of the first section of module NAME, whatever its label, or -1. */
+static long first_section(const struct mlr_case *c, const char *name,
+			  size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmodules; i++)
+		if (strlen(c->modules[i].name) == n &&
+		    !strncmp(c->modules[i].name, name, n))
+			return (long)i;
+	return -1;
+}
+
+/*
+ * "mod_NAME.lua" or "mod_NAME.lua [LABEL]" at s: sets the name and label
+ * spans (label NULL when there is none). Returns false when s is neither.
+ */
+static bool split_module_ref(const char *s, const char **name, size_t *n,
+			     const char **label, size_t *llen)
+{
+	const char *dot = strstr(s, ".lua");
+
+	if (strncmp(s, "mod_", 4) || !dot)
+		return false;
+	*name = s + 4;
+	*n = (size_t)(dot - *name);
+	*label = NULL;
+	*llen = 0;
+	s = dot + 4;
+	if (!*s)
+		return true;
+	if (s[0] != ' ' || s[1] != '[' || s[strlen(s) - 1] != ']')
+		return false;
+	*label = s + 2;
+	*llen = strlen(s) - 3;
+	return true;
+}
+
+/*
+ * "! write mod_NAME.lua [LABEL]", "! write mod_NAME.lua", "! delete
+ * mod_NAME.lua" (CASES.md). The module and its version must be defined,
+ * and the file must be in MODDIR for a delete, as far as the directives
+ * before it tell: every such mistake is a FILE:LINE now rather than a
+ * puzzling failure against every driver.
+ */
+static int directive_line(struct parser *p, const char *line)
+{
+	struct mlr_case *c = p->c;
+	struct mlr_directive d;
+	const char *arg, *name, *label;
+	size_t n, llen;
+	long idx, first;
+	void *v;
+
+	if (p->in_group)
+		return fail(p, p->lineno,
+			    "directive inside a group: the group opened at "
+			    "line %u is not closed with '}'", p->group_line);
+	memset(&d, 0, sizeof d);
+	if (!strncmp(line, "! write ", 8)) {
+		d.kind = MLR_DIRECTIVE_WRITE;
+		arg = line + 8;
+	} else if (!strncmp(line, "! delete ", 9)) {
+		d.kind = MLR_DIRECTIVE_DELETE;
+		arg = line + 9;
+	} else {
+		return fail(p, p->lineno,
+			    "unknown directive '%s' (expected '! write "
+			    "mod_NAME.lua [LABEL]', '! write mod_NAME.lua' or "
+			    "'! delete mod_NAME.lua')", line);
+	}
+	if (!split_module_ref(arg, &name, &n, &label, &llen) ||
+	    !is_module_name(name, n) ||
+	    (label && !is_module_name(label, llen)) ||
+	    (label && d.kind == MLR_DIRECTIVE_DELETE))
+		return fail(p, p->lineno,
+			    "bad directive '%s' (expected '! write "
+			    "mod_NAME.lua [LABEL]', '! write mod_NAME.lua' or "
+			    "'! delete mod_NAME.lua')", line);
+	first = first_section(c, name, n);
+	if (first < 0)
+		return fail(p, p->lineno,
+			    "directive for module '%.*s', which has no "
+			    "'=== mod_%.*s.lua' section", (int)n, name,
+			    (int)n, name);
+	if (d.kind == MLR_DIRECTIVE_WRITE) {
+		idx = find_module(c, name, n, label, llen);
+		if (idx < 0 && label)
+			return fail(p, p->lineno,
+				    "no section '=== mod_%.*s.lua [%.*s]' to "
+				    "write", (int)n, name, (int)llen, label);
+		if (idx < 0)
+			return fail(p, p->lineno,
+				    "no section '=== mod_%.*s.lua' (the first "
+				    "version, without a label) to write",
+				    (int)n, name);
+		d.module = (size_t)idx;
+		p->present[first] = true;
+	} else {
+		if (!p->present[first]) {
+			if (p->changed_at[first])
+				return fail(p, p->lineno,
+					    "mod_%.*s.lua is not in MODDIR "
+					    "here: deleted at line %u",
+					    (int)n, name, p->changed_at[first]);
+			return fail(p, p->lineno,
+				    "mod_%.*s.lua is not in MODDIR here: only "
+				    "labelled versions are defined and none "
+				    "was written", (int)n, name);
+		}
+		d.module = (size_t)first;
+		p->present[first] = false;
+	}
+	p->changed_at[first] = p->lineno;
+
+	/* A directive ends the step before it. */
+	if (finish_step(p))
+		return -1;
+	p->step = NULL;
+	d.line.text = mlr_xstrdup(line);
+	d.line.lineno = p->lineno;
+	v = p->pending;
+	mlr_grow(&v, &p->pending_cap, p->npending + 1, sizeof *p->pending);
+	p->pending = v;
+	p->pending[p->npending++] = d;
+	return 0;
+}
+
+static void free_directives(struct mlr_directive *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(d[i].line.text);
+	free(d);
 }
 
 static int transcript_line(struct parser *p, const char *line)
@@ -428,11 +647,23 @@ static int transcript_line(struct parser *p, const char *line)
 		memset(s, 0, sizeof *s);
 		s->command.text = mlr_xstrdup(line + 2);
 		s->command.lineno = p->lineno;
+		/* The directives since the last step now belong to this one. */
+		s->directives = p->pending;
+		s->ndirectives = p->npending;
+		p->pending = NULL;
+		p->npending = p->pending_cap = 0;
 		p->step = s;
 		p->items_cap = p->raw_cap = 0;
 		return 0;
 	}
 
+	if (line[0] == '!')
+		return directive_line(p, line);
+	if (!p->step && p->npending)
+		return fail(p, p->lineno,
+			    "expected line after a directive (a directive ends "
+			    "the step before it: start a step with '> "
+			    "COMMAND')");
 	if (!p->step)
 		return fail(p, p->lineno,
 			    "expected line before the first command ('> ...')");
@@ -490,46 +721,65 @@ static int transcript_line(struct parser *p, const char *line)
 static int section_line(struct parser *p, const char *what)
 {
 	struct mlr_case *c = p->c;
-	size_t n = strlen(what);
+	const char *name, *label;
+	size_t n, llen;
 	struct mlr_module *m;
+	long dup;
 	void *v;
-	size_t i;
 
 	if (!strcmp(what, "transcript")) {
 		if (p->have_transcript)
 			return fail(p, p->lineno, "second transcript section");
 		p->have_transcript = true;
+		p->present = mlr_xcalloc(c->nmodules + 1, sizeof *p->present);
+		p->changed_at = mlr_xcalloc(c->nmodules + 1,
+					    sizeof *p->changed_at);
+		/* At the start MODDIR holds the first versions (run.c). */
+		for (n = 0; n < c->nmodules; n++)
+			if (!c->modules[n].label)
+				p->present[first_section(c, c->modules[n].name,
+					   strlen(c->modules[n].name))] = true;
 		return 0;
 	}
-	if (n < 8 || strncmp(what, "mod_", 4) || strcmp(what + n - 4, ".lua"))
+	if (!split_module_ref(what, &name, &n, &label, &llen))
 		return fail(p, p->lineno,
 			    "unknown section '=== %s' (expected "
-			    "'=== mod_NAME.lua' or '=== transcript')", what);
-	if (!is_module_name(what + 4, n - 8))
+			    "'=== mod_NAME.lua', '=== mod_NAME.lua [LABEL]' "
+			    "or '=== transcript')", what);
+	if (!is_module_name(name, n))
 		return fail(p, p->lineno,
 			    "bad module name '%.*s' (allowed: A-Z a-z 0-9 _ -)",
-			    (int)(n - 8), what + 4);
+			    (int)n, name);
 	/* PROTOCOL.md §1: longer names would get Lua's chunk names cut. */
-	if (n - 8 > MLR_MODULE_NAME_MAX)
+	if (n > MLR_MODULE_NAME_MAX)
 		return fail(p, p->lineno,
 			    "module name '%.*s' is longer than %d bytes",
-			    (int)(n - 8), what + 4, MLR_MODULE_NAME_MAX);
+			    (int)n, name, MLR_MODULE_NAME_MAX);
+	if (label && !is_module_name(label, llen))
+		return fail(p, p->lineno,
+			    "bad module version label '%.*s' (allowed: A-Z "
+			    "a-z 0-9 _ -)", (int)llen, label);
 	if (p->have_transcript)
 		return fail(p, p->lineno,
 			    "module section after the transcript (modules "
 			    "come first)");
-	for (i = 0; i < c->nmodules; i++)
-		if (strlen(c->modules[i].name) == n - 8 &&
-		    !strncmp(c->modules[i].name, what + 4, n - 8))
-			return fail(p, p->lineno,
-				    "module '%s' defined twice (first at line "
-				    "%u)", c->modules[i].name,
-				    c->modules[i].lineno);
+	dup = find_module(c, name, n, label, llen);
+	if (dup >= 0 && label)
+		return fail(p, p->lineno,
+			    "module '%s' version [%s] defined twice (first at "
+			    "line %u)", c->modules[dup].name,
+			    c->modules[dup].label, c->modules[dup].lineno);
+	if (dup >= 0)
+		return fail(p, p->lineno,
+			    "module '%s' defined twice (first at line "
+			    "%u)", c->modules[dup].name,
+			    c->modules[dup].lineno);
 	v = c->modules;
 	mlr_grow(&v, &p->modules_cap, c->nmodules + 1, sizeof *c->modules);
 	c->modules = v;
 	m = &c->modules[c->nmodules++];
-	m->name = mlr_xstrndup(what + 4, n - 8);
+	m->name = mlr_xstrndup(name, n);
+	m->label = label ? mlr_xstrndup(label, llen) : NULL;
 	m->text = mlr_xstrdup("");
 	m->len = 0;
 	m->lineno = p->lineno;
@@ -577,7 +827,7 @@ static int read_file(const char *path, struct mlr_buf *data,
 static int parse(struct parser *p, const struct mlr_buf *data)
 {
 	enum { HEADER, MODULE, TRANSCRIPT } where = HEADER;
-	unsigned seen[4] = { 0, 0, 0, 0 };
+	unsigned seen[5] = { 0, 0, 0, 0, 0 };
 	const char *q = mlr_buf_str(data);
 	const char *end = q + data->len;
 
@@ -636,6 +886,10 @@ static int parse(struct parser *p, const struct mlr_buf *data)
 		return fail(p, p->group_line, "group not closed with '}'");
 	if (finish_step(p))
 		return -1;
+	if (p->npending)
+		return fail(p, p->pending[0].line.lineno,
+			    "directive after the last step (it would change "
+			    "nothing the driver sees)");
 	if (!p->c->nsteps)
 		return fail(p, p->lineno, "the transcript has no steps");
 	return 0;
@@ -643,10 +897,11 @@ static int parse(struct parser *p, const struct mlr_buf *data)
 
 /*
  * Reads and validates the case file at path into c (which the caller
- * releases with mlr_case_release, also after an error). Returns 0, or -1
- * with err filled in.
+ * releases with mlr_case_release, also after an error); flags is 0 or
+ * MLR_CASE_PROTOTYPE. Returns 0, or -1 with err filled in.
  */
-int mlr_case_load(struct mlr_case *c, const char *path, struct mlr_error *err)
+int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
+		  struct mlr_error *err)
 {
 	struct parser p;
 	struct mlr_buf data;
@@ -660,12 +915,16 @@ int mlr_case_load(struct mlr_case *c, const char *path, struct mlr_error *err)
 	err->message[0] = '\0';
 	p.c = c;
 	p.err = err;
+	p.flags = flags;
 
 	mlr_buf_init(&data);
 	rc = read_file(path, &data, err);
 	if (!rc)
 		rc = parse(&p, &data);
 	free_group_state(&p);
+	free_directives(p.pending, p.npending);
+	free(p.present);
+	free(p.changed_at);
 	mlr_buf_release(&data);
 	return rc;
 }
@@ -689,6 +948,7 @@ void mlr_case_release(struct mlr_case *c)
 		struct mlr_step *s = &c->steps[i];
 
 		free(s->command.text);
+		free_directives(s->directives, s->ndirectives);
 		for (j = 0; j < s->nitems; j++)
 			free_item(&s->items[j]);
 		free(s->items);
@@ -699,6 +959,7 @@ void mlr_case_release(struct mlr_case *c)
 	free(c->steps);
 	for (i = 0; i < c->nmodules; i++) {
 		free(c->modules[i].name);
+		free(c->modules[i].label);
 		free(c->modules[i].text);
 	}
 	free(c->modules);
@@ -708,5 +969,6 @@ void mlr_case_release(struct mlr_case *c)
 	free(c->area);
 	free(c->rules);
 	free(c->tags);
+	free(c->needs);
 	memset(c, 0, sizeof *c);
 }

@@ -50,7 +50,7 @@ static int cmd_parse(int n, char **files)
 		struct mlr_case c;
 		struct mlr_error e;
 
-		if (mlr_case_load(&c, files[i], &e)) {
+		if (mlr_case_load(&c, files[i], 0, &e)) {
 			print_error(stdout, files[i], &e);
 			bad = 1;
 		}
@@ -61,7 +61,10 @@ static int cmd_parse(int n, char **files)
 	return bad;
 }
 
-/* --list: id, area, rules, tags per case, tab-separated, for tools. */
+/*
+ * --list: id, area, rules, tags, needs per case, tab-separated, for
+ * tools (tools/caselist). New columns go at the end.
+ */
 static int cmd_list(int n, char **files)
 {
 	int i, bad = 0;
@@ -70,12 +73,12 @@ static int cmd_list(int n, char **files)
 		struct mlr_case c;
 		struct mlr_error e;
 
-		if (mlr_case_load(&c, files[i], &e)) {
+		if (mlr_case_load(&c, files[i], 0, &e)) {
 			print_error(stderr, files[i], &e);
 			bad = 1;
 		} else {
-			printf("%s\t%s\t%s\t%s\n", c.id, c.area, c.rules,
-			       c.tags);
+			printf("%s\t%s\t%s\t%s\t%s\n", c.id, c.area, c.rules,
+			       c.tags, c.needs);
 		}
 		mlr_case_release(&c);
 	}
@@ -91,7 +94,7 @@ static int cmd_run(double timeout, const char *impl_name,
 	char **argv, *todo = NULL;
 	int i, rc;
 
-	if (mlr_case_load(&c, path, &e)) {
+	if (mlr_case_load(&c, path, 0, &e)) {
 		mlr_tap_parse_error(stdout, path, &e);
 		mlr_case_release(&c);
 		return 0;

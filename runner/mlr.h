@@ -113,7 +113,24 @@ struct mlr_item {
 	size_t nmembers;
 };
 
+/*
+ * A transcript directive (CASES.md "! write", "! delete"), carried out by
+ * the runner before the step it precedes: the driver never sees it.
+ */
+enum mlr_directive_kind {
+	MLR_DIRECTIVE_WRITE,
+	MLR_DIRECTIVE_DELETE,
+};
+
+struct mlr_directive {
+	enum mlr_directive_kind kind;
+	size_t module;     /* index in mlr_case.modules: the version to write */
+	struct mlr_line line; /* the line as written, "! write mod_x.lua [v2]" */
+};
+
 struct mlr_step {
+	struct mlr_directive *directives; /* carried out before the command */
+	size_t ndirectives;
 	struct mlr_line command; /* without the leading "> " */
 	struct mlr_item *items;
 	size_t nitems;
@@ -123,6 +140,8 @@ struct mlr_step {
 
 struct mlr_module {
 	char *name; /* NAME of mod_NAME.lua */
+	char *label; /* LABEL of "=== mod_NAME.lua [LABEL]", NULL: the first
+			version, written at the start */
 	char *text; /* file contents */
 	size_t len;
 	unsigned lineno;
@@ -135,15 +154,25 @@ struct mlr_case {
 	char *area;
 	char *rules; /* as written, single-space separated after parsing */
 	char *tags;  /* idem, "" when absent */
+	char *needs; /* capability words, idem, "" when absent */
 	struct mlr_module *modules;
 	size_t nmodules;
 	struct mlr_step *steps;
 	size_t nsteps;
 };
 
-int mlr_case_load(struct mlr_case *c, const char *path, struct mlr_error *err);
+/*
+ * mlr_case_load flags. A prototype is a case being recorded (--record):
+ * its steps may have no expected lines yet.
+ */
+#define MLR_CASE_PROTOTYPE 1u
+
+int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
+		  struct mlr_error *err);
 void mlr_case_release(struct mlr_case *c);
 bool mlr_is_result_line(const char *line);
+bool mlr_is_capability(const char *word, size_t n);
+bool mlr_step_has_lines(const struct mlr_step *s);
 
 /* ---- match.c ---- */
 
@@ -172,6 +201,9 @@ size_t mlr_diff_unified(struct mlr_lines *out, char *const *a, size_t na,
 char *mlr_tmpdir_create(struct mlr_buf *why);
 int mlr_tmpdir_write(const char *dir, const char *name, const char *data,
 		     size_t len, struct mlr_buf *why);
+int mlr_tmpdir_replace(const char *dir, const char *name, const char *data,
+		       size_t len, struct mlr_buf *why);
+int mlr_tmpdir_delete(const char *dir, const char *name, struct mlr_buf *why);
 int mlr_tmpdir_remove(const char *dir);
 
 /* ---- spawn.c ---- */

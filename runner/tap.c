@@ -231,6 +231,10 @@ static void build_transcripts(struct transcripts *t, const struct mlr_case *c,
 		const struct mlr_lines *got = &o->actual[i].lines;
 		bool div_here = o->div.found && i + 1 == o->step;
 
+		for (j = 0; j < s->ndirectives; j++) {
+			mlr_lines_pushdup(&t->expected, s->directives[j].line.text);
+			mlr_lines_pushdup(&t->actual, s->directives[j].line.text);
+		}
 		mlr_buf_init(&b);
 		mlr_buf_addf(&b, "> %s", s->command.text);
 		mlr_lines_pushdup(&t->expected, b.data);

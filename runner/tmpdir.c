@@ -84,6 +84,36 @@ int mlr_tmpdir_write(const char *dir, const char *name, const char *data,
 	return rc;
 }
 
+/*
+ * Puts a new dir/name in place of the old one, if any ("! write"): the
+ * old name is unlinked first so that the new file is never written
+ * through whatever the driver may have left there (a link, say).
+ */
+int mlr_tmpdir_replace(const char *dir, const char *name, const char *data,
+		       size_t len, struct mlr_buf *why)
+{
+	if (mlr_tmpdir_delete(dir, name, why))
+		return -1;
+	return mlr_tmpdir_write(dir, name, data, len, why);
+}
+
+/* Removes dir/name ("! delete"); a name already gone is not an error. */
+int mlr_tmpdir_delete(const char *dir, const char *name, struct mlr_buf *why)
+{
+	struct mlr_buf path;
+	int rc = 0;
+
+	mlr_buf_init(&path);
+	mlr_buf_addf(&path, "%s/%s", dir, name);
+	if (unlink(path.data) && errno != ENOENT) {
+		mlr_buf_addf(why, "cannot remove %s: %s", path.data,
+			     strerror(errno));
+		rc = -1;
+	}
+	mlr_buf_release(&path);
+	return rc;
+}
+
 static int remove_tree_at(int parent, const char *name, int depth)
 {
 	struct stat st;

@@ -46,6 +46,22 @@ my %bad = (
 	'stray-separator' => [7, qr/'--' outside a group/],
 	'crlf' => [6, qr/carriage return/],
 	'nul-byte' => [7, qr/NUL byte/],
+	# needs: capability words of PROTOCOL.md §1 only
+	'unknown-capability' => [4, qr/unknown capability 'reloading' in 'needs'/],
+	# module versions and directives
+	'duplicate-version' => [7, qr/module 'a' version \[v2\] defined twice \(first at line 5\)/],
+	'bad-version-label' => [5, qr/bad module version label 'v 2'/],
+	'unknown-directive' => [9, qr/unknown directive '! copy mod_a\.lua'/],
+	'directive-unknown-module' => [9, qr/module 'b', which has no '=== mod_b\.lua' section/],
+	'directive-unknown-label' => [10, qr/no section '=== mod_a\.lua \[v3\]' to write/],
+	'directive-no-first-version' => [9, qr/no section '=== mod_a\.lua' \(the first version/],
+	'delete-twice' => [10, qr/mod_a\.lua is not in MODDIR here: deleted at line 7/],
+	'delete-never-written' => [9, qr/mod_a\.lua is not in MODDIR here: only labelled versions/],
+	'label-on-delete' => [10, qr/bad directive '! delete mod_a\.lua \[v2\]'/],
+	'directive-after-last-step' => [9, qr/directive after the last step/],
+	'directive-in-group' => [9, qr/directive inside a group: the group opened at line 8/],
+	'expected-after-directive' => [10, qr/expected line after a directive/],
+	'directive-mid-step' => [8, qr/last expected line of step '> load a a' must be its result line/],
 );
 
 opendir my $d, 'runner/tests/cases/bad' or die $!;
@@ -86,7 +102,7 @@ subtest 'a missing case file' => sub {
 
 # --- --parse and --list on good cases -----------------------------------
 my @good = map { case_file($_) }
-	qw(basic glob group-lines groups modules one-of);
+	qw(basic glob group-lines groups modules one-of versions);
 is(`$RUN --parse @good`, "ok\n", '--parse of good cases prints ok');
 is($? >> 8, 0, '... and exits 0');
 my $out = `$RUN --parse @good runner/tests/cases/bad/crlf.case 2>&1`;
@@ -94,16 +110,16 @@ is($? >> 8, 1, '--parse of a good and a bad case exits 1');
 unlike($out, qr/^ok$/m, '... without printing ok');
 
 is(`$RUN --list ${\ case_file('basic')} ${\ case_file('modules')}`,
-   "basic\tcases\tR-SELFTEST-1\tselftest\nmodules\tcases\tR-SELFTEST-1\t\n",
-   '--list: id, area, rules, tags');
+   "basic\tcases\tR-SELFTEST-1\tselftest\t\nmodules\tcases\tR-SELFTEST-1\t\t\n",
+   '--list: id, area, rules, tags, needs');
 my $tmp = tempdir('mlr-list.XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$tmp/shared";
 open my $f, '>', "$tmp/shared/spaced.case" or die $!;
 print $f "# comment\nid: spaced\ntitle:  Words  \nrules:   R-A-1\tR-BB-22  \n" .
-	"tags: x  y\n\n=== transcript\n> list a\nok\n";
+	"tags: x  y\nneeds:  reload   config \n\n=== transcript\n> list a\nok\n";
 close $f;
 is(`$RUN --list $tmp/shared/spaced.case`,
-   "spaced\tshared\tR-A-1 R-BB-22\tx y\n",
+   "spaced\tshared\tR-A-1 R-BB-22\tx y\treload config\n",
    '--list: area from the folder, words normalised');
 $out = `$RUN --list runner/tests/cases/bad/crlf.case 2>&1 >/dev/null`;
 is($? >> 8, 1, '--list of a bad case exits 1');
