@@ -257,6 +257,13 @@ struct mlr_actual_step {
 
 struct mlr_outcome {
 	bool pass;
+	/*
+	 * Skipped: the driver lacks a capability the case needs (PROTOCOL.md
+	 * §1), said in skip_reason; pass is then true too, once the driver
+	 * exited cleanly after its greeting.
+	 */
+	bool skipped;
+	struct mlr_buf skip_reason;
 	struct mlr_buf message;
 	size_t step; /* 0: before step 1; nsteps+1: after stdin was closed */
 	struct mlr_divergence div;

@@ -18,6 +18,7 @@ void mlr_outcome_init(struct mlr_outcome *o)
 {
 	memset(o, 0, sizeof *o);
 	mlr_buf_init(&o->message);
+	mlr_buf_init(&o->skip_reason);
 	mlr_lines_init(&o->after);
 	mlr_buf_init(&o->stderr_text);
 }
@@ -27,6 +28,7 @@ void mlr_outcome_release(struct mlr_outcome *o)
 	size_t i;
 
 	mlr_buf_release(&o->message);
+	mlr_buf_release(&o->skip_reason);
 	for (i = 0; i < o->nactual; i++)
 		mlr_lines_release(&o->actual[i].lines);
 	free(o->actual);
@@ -53,6 +55,7 @@ struct run {
 	double timeout;
 	bool started;
 	size_t matched; /* steps whose whole block matched */
+	struct mlr_buf announced; /* the greeting's capabilities, " a b" */
 };
 
 static void reason(struct run *r, const char *fmt, ...)
@@ -168,6 +171,18 @@ static int greet(struct run *r)
 			       "version \"%.*s\", the runner speaks version %s",
 			       (int)(vlen > 100 ? 100 : vlen), rest,
 			       MLR_PROTOCOL_VERSION);
+		/* The capability words, each kept as " WORD". */
+		for (rest += vlen; *rest;) {
+			size_t n;
+
+			while (*rest == ' ')
+				rest++;
+			n = strcspn(rest, " ");
+			if (n)
+				mlr_buf_addf(&r->announced, " %.*s", (int)n,
+					     rest);
+			rest += n;
+		}
 	}
 	free(line);
 	return 0;
@@ -290,6 +305,54 @@ out:
 	return rc;
 }
 
+/* Did the driver announce capability word (n bytes) in its greeting? */
+static bool announced(const struct run *r, const char *word, size_t n)
+{
+	const char *q = mlr_buf_str(&r->announced);
+
+	while (*q) {
+		size_t len;
+
+		q++; /* the space before each word */
+		len = strcspn(q, " ");
+		if (len == n && !strncmp(q, word, n))
+			return true;
+		q += len;
+	}
+	return false;
+}
+
+/*
+ * PROTOCOL.md §1: a case whose needs the driver did not all announce is
+ * skipped. Returns true and fills o->skip_reason with "needs X Y (driver
+ * announced: A B)" then.
+ */
+static bool lacks_capability(struct run *r)
+{
+	const char *q = r->c->needs;
+	struct mlr_buf missing;
+	bool lacks;
+
+	mlr_buf_init(&missing);
+	while (*q) {
+		size_t n = strcspn(q, " ");
+
+		if (!announced(r, q, n))
+			mlr_buf_addf(&missing, " %.*s", (int)n, q);
+		q += n;
+		while (*q == ' ')
+			q++;
+	}
+	lacks = missing.len > 0;
+	if (lacks)
+		mlr_buf_addf(&r->o->skip_reason,
+			     "needs%s (driver announced: %s)", missing.data,
+			     r->announced.len ? mlr_buf_str(&r->announced) + 1
+					      : "nothing");
+	mlr_buf_release(&missing);
+	return lacks;
+}
+
 /* After the last step: EOF, nothing more written, exit status 0. */
 static int finish(struct run *r)
 {
@@ -395,10 +458,35 @@ int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
 	r.c = c;
 	r.o = o;
 	r.timeout = timeout;
+	mlr_buf_init(&r.announced);
 	o->pass = false;
 
 	if (start(&r, driver_argv) == 0) {
 		rc = greet(&r);
+		/*
+		 * A skipped case sends no command; the driver still has to
+		 * take the end of its input as the protocol says (exit 0,
+		 * nothing written), so a driver that cannot is not hidden
+		 * behind a skip, and nothing is left running either way.
+		 */
+		if (!rc && !o->message.len && lacks_capability(&r)) {
+			o->skipped = true;
+			rc = finish(&r);
+			o->pass = !rc && !o->message.len &&
+				  mlr_driver_exited_ok(&r.d) && !o->after.n;
+			if (o->message.len) {
+				struct mlr_buf m;
+
+				mlr_buf_init(&m);
+				mlr_buf_addf(&m, "the case was to be skipped (%s), "
+					     "but at the end of its input %s",
+					     o->skip_reason.data,
+					     o->message.data);
+				mlr_buf_release(&o->message);
+				o->message = m;
+			}
+			goto out_stop;
+		}
 		for (i = 0; !rc && !o->message.len && i < c->nsteps; i++)
 			rc = run_step(&r, i);
 		if (!rc && !o->message.len)
@@ -408,6 +496,8 @@ int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
 			  mlr_driver_exited_ok(&r.d) && !o->after.n;
 	}
 
+out_stop:
+	mlr_buf_release(&r.announced);
 	if (r.started) {
 		mlr_driver_stop(&r.d);
 		o->stderr_text = r.d.err;

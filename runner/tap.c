@@ -305,7 +305,11 @@ void mlr_tap_report(FILE *f, const struct mlr_case *c,
 	put_description(f, c->id);
 	fputs(": ", f);
 	put_description(f, c->title);
-	if (todo) {
+	if (o->skipped && o->pass) {
+		/* PROTOCOL.md §1: not run, so neither passed nor failed. */
+		fputs(" # SKIP ", f);
+		put_description(f, mlr_buf_str(&o->skip_reason));
+	} else if (todo) {
 		/* A known failure (expect.c): reported, never hidden. */
 		fputs(" # TODO ", f);
 		put_description(f, todo);
@@ -332,6 +336,9 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 	put_scalar(f, "  ", "message", mlr_buf_str(&o->message));
 	if (o->step == 0) {
 		put_scalar(f, "  ", "step", "greeting");
+	} else if (o->skipped) {
+		put_scalar(f, "  ", "step",
+			   "end (stdin closed after the greeting: skipped)");
 	} else if (o->step > c->nsteps) {
 		put_scalar(f, "  ", "step", "end (stdin closed after the last step)");
 	} else {

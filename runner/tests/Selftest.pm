@@ -23,7 +23,7 @@ use TAP::Parser;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(run_runner expect_pass expect_fail check_clean driver
+our @EXPORT = qw(run_runner expect_pass expect_fail expect_skip check_clean driver
 	case_file log_file $ROOT $RUN);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
@@ -76,6 +76,8 @@ sub parse_tap {
 	$r->{tests} = scalar @tests;
 	$r->{desc} = @tests ? $tests[0]->description : undef;
 	$r->{directive} = @tests ? $tests[0]->directive : undef;
+	$r->{explanation} = @tests ? $tests[0]->explanation : undef;
+	$r->{is_ok} = @tests == 1 && $tests[0]->is_ok && !@{ $r->{parse_errors} };
 	# A pass is what prove would count as one, and only that.
 	$r->{verdict} = (@tests == 1 && $tests[0]->is_ok &&
 			 $tests[0]->is_actual_ok && !$tests[0]->has_directive &&
@@ -131,6 +133,8 @@ sub run_runner {
 	$r{signal} = $? & 127;
 	$r{elapsed} = time - $t0;
 	$r{out} = slurp("$dir/out");
+	# What the "announce" driver read on its stdin (undef: nothing).
+	$r{stdin} = -e "$dir/pid.stdin" ? slurp("$dir/pid.stdin") : undef;
 	$r{err} = slurp("$dir/err");
 
 	if (-e "$dir/pid") {
@@ -156,14 +160,15 @@ sub run_runner {
 
 # The checks every run must pass, whatever the verdict.
 sub check_clean {
-	my ($r) = @_;
+	my ($r, $directive) = @_;
 	ok(!$r->{hung}, 'the runner finished by itself');
 	is($r->{signal}, 0, 'the runner was not killed by a signal');
 	is($r->{rc}, 0, 'the runner exited 0 (prove judges the TAP)');
 	is_deeply($r->{parse_errors}, [], 'prove parses the TAP and YAML')
 		or diag($r->{out});
 	is($r->{tap_version}, 13, 'TAP version 13');
-	is($r->{directive}, '', 'no TODO/SKIP directive');
+	is($r->{directive}, $directive // '', $directive ? "directive $directive"
+		: 'no TODO/SKIP directive');
 	if (defined $r->{driver_pid}) {
 		is($r->{driver_pgid}, $r->{driver_pid},
 		   'the driver led its own process group');
@@ -192,6 +197,18 @@ sub expect_fail {
 		is($r->{verdict}, 'fail', 'not ok 1') or diag($r->{out});
 		like($r->{message} // '', $want, 'the reason') or diag($r->{out});
 		check_clean($r);
+	};
+	return $r;
+}
+
+# A skip as prove reads it: "ok 1 - ... # SKIP REASON", REASON =~ $want.
+sub expect_skip {
+	my ($name, $want, %o) = @_;
+	my $r = run_runner(%o);
+	subtest $name => sub {
+		ok($r->{is_ok}, 'ok 1') or diag($r->{out}, $r->{err});
+		like($r->{explanation} // '', $want, 'the reason') or diag($r->{out});
+		check_clean($r, 'SKIP');
 	};
 	return $r;
 }
