@@ -16,6 +16,8 @@
 # Knobs
 #   IMPL=ref|prosody|PATH   driver under test (default ref)
 #   EXPECT=FILE             known failures (default expectations/IMPL.txt)
+#   STRICT=1                a known failure (EXPECT todo) that passes is a
+#                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
 #   CASES=FILES             case files (default: every cases/*/*.case)
 #   JOBS=N                  prove -j (default: number of cores)
@@ -32,6 +34,7 @@ TIMEOUT ?= 10
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CASES ?= $(sort $(wildcard cases/*/*.case))
 REPEAT ?= 1
+STRICT ?=
 EXPECT ?= $(wildcard expectations/$(IMPL).txt)
 
 B := build
@@ -115,7 +118,8 @@ prosody-setup:
 
 # prove runs one TAP stream per case file: the runner is the interpreter.
 RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
-	$(if $(EXPECT),--expect $(abspath $(EXPECT)))
+	$(if $(EXPECT),--expect $(abspath $(EXPECT))) \
+	$(if $(filter 1,$(STRICT)),--strict)
 check: $(RUNNER) $(DRIVER_DEPS)
 	$(Q)$(NEED) check
 	$(Q)n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \

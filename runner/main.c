@@ -2,6 +2,7 @@
  * main.c - modlife-run's command line.
  *
  *   modlife-run [--timeout SECONDS] [--impl-name NAME] [--expect FILE]
+ *               [--strict]
  *               --driver PROGRAM [ARG ...] CASEFILE
  *   modlife-run --parse CASEFILE...
  *   modlife-run --list CASEFILE...
@@ -22,7 +23,7 @@
 
 static const char usage[] =
 	"usage: modlife-run [--timeout SECONDS] [--impl-name NAME] "
-	"[--expect FILE]\n"
+	"[--expect FILE] [--strict]\n"
 	"                   --driver PROGRAM [ARG ...] CASEFILE\n"
 	"       modlife-run --parse CASEFILE...\n"
 	"       modlife-run --list CASEFILE...\n";
@@ -85,33 +86,71 @@ static int cmd_list(int n, char **files)
 	return bad;
 }
 
-static int cmd_run(double timeout, const char *impl_name,
-		   const char *expect, int n, char **driver, const char *path)
+/* What the command line asked for a run. */
+struct options {
+	double timeout;
+	const char *impl_name;
+	const char *expect;
+	bool strict;
+};
+
+/*
+ * --strict: a known failure that passes is a failure of the
+ * expectations file, so that the list only ever shrinks (prove itself
+ * lets a passing TODO through).
+ */
+static void strict_verdict(struct mlr_outcome *o, const char *expect,
+			   const struct mlr_case *c,
+			   const struct mlr_expectation *x)
+{
+	o->pass = false;
+	mlr_buf_addf(&o->message,
+		     "known failure now passes: remove it from %s (line %u: "
+		     "%s todo %s)", expect, x->lineno, c->id, x->reason);
+}
+
+static int cmd_run(const struct options *opt, int n, char **driver,
+		   const char *path)
 {
 	struct mlr_case c;
 	struct mlr_error e;
 	struct mlr_outcome o;
-	char **argv, *todo = NULL;
+	struct mlr_expectation x;
+	const char *impl_name = opt->impl_name, *todo;
+	char **argv;
 	int i, rc;
 
+	memset(&x, 0, sizeof x);
 	if (mlr_case_load(&c, path, 0, &e)) {
 		mlr_tap_parse_error(stdout, path, &e);
 		mlr_case_release(&c);
 		return 0;
 	}
-	if (expect && mlr_expect_lookup(expect, c.id, &todo, &e)) {
-		mlr_tap_parse_error(stdout, expect, &e);
+	if (opt->expect && mlr_expect_lookup(opt->expect, c.id, &x, &e)) {
+		mlr_tap_parse_error(stdout, opt->expect, &e);
 		mlr_case_release(&c);
 		return 0;
 	}
+	mlr_outcome_init(&o);
+	if (x.kind == MLR_EXPECT_SKIP) {
+		/* Listed as skip: not run, not even started. */
+		o.pass = o.skipped = true;
+		mlr_buf_adds(&o.skip_reason, x.reason);
+		mlr_tap_report(stdout, &c, &o, impl_name ? impl_name
+							 : driver[0], NULL);
+		mlr_outcome_release(&o);
+		mlr_expect_release(&x);
+		mlr_case_release(&c);
+		return 0;
+	}
+	todo = x.kind == MLR_EXPECT_TODO ? x.reason : NULL;
 	argv = mlr_xcalloc((size_t)n + 1, sizeof *argv);
 	for (i = 0; i < n; i++)
 		argv[i] = driver[i];
 	if (!impl_name)
 		impl_name = driver[0];
 
-	mlr_outcome_init(&o);
-	rc = mlr_run_case(&c, argv, timeout, &o);
+	rc = mlr_run_case(&c, argv, opt->timeout, &o);
 	free(argv);
 	/* A signal that came outside a wait still ends the run. */
 	if (rc == MLR_IO_INTERRUPT || mlr_interrupted()) {
@@ -120,11 +159,15 @@ static int cmd_run(double timeout, const char *impl_name,
 
 		mlr_outcome_release(&o);
 		mlr_case_release(&c);
-		free(todo);
+		mlr_expect_release(&x);
 		fflush(stdout);
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return 1;
+	}
+	if (opt->strict && todo && o.pass && !o.skipped) {
+		strict_verdict(&o, opt->expect, &c, &x);
+		todo = NULL;
 	}
 	mlr_tap_report(stdout, &c, &o, impl_name, todo);
 	/*
@@ -137,7 +180,7 @@ static int cmd_run(double timeout, const char *impl_name,
 		fprintf(stderr, "# %s failed against %s:\n", c.path, impl_name);
 		mlr_tap_diagnostics(stderr, &c, &o, impl_name);
 	}
-	free(todo);
+	mlr_expect_release(&x);
 	mlr_outcome_release(&o);
 	mlr_case_release(&c);
 	return 0;
@@ -145,8 +188,7 @@ static int cmd_run(double timeout, const char *impl_name,
 
 int main(int argc, char **argv)
 {
-	double timeout = DEFAULT_TIMEOUT;
-	const char *impl_name = NULL, *expect = NULL;
+	struct options opt = { DEFAULT_TIMEOUT, NULL, NULL, false };
 	int i = 1, rc;
 
 	mlr_spawn_init();
@@ -171,18 +213,21 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
 			char *end;
 
-			timeout = strtod(argv[i + 1], &end);
-			if (end == argv[i + 1] || *end || !(timeout > 0) ||
-			    !isfinite(timeout) || timeout > 1e6)
+			opt.timeout = strtod(argv[i + 1], &end);
+			if (end == argv[i + 1] || *end || !(opt.timeout > 0) ||
+			    !isfinite(opt.timeout) || opt.timeout > 1e6)
 				return usage_error("bad --timeout: ",
 						   argv[i + 1]);
 			i += 2;
 		} else if (!strcmp(argv[i], "--impl-name") && i + 1 < argc) {
-			impl_name = argv[i + 1];
+			opt.impl_name = argv[i + 1];
 			i += 2;
 		} else if (!strcmp(argv[i], "--expect") && i + 1 < argc) {
-			expect = argv[i + 1];
+			opt.expect = argv[i + 1];
 			i += 2;
+		} else if (!strcmp(argv[i], "--strict")) {
+			opt.strict = true;
+			i++;
 		} else {
 			return usage_error("unknown or incomplete option: ",
 					   argv[i]);
@@ -194,8 +239,7 @@ int main(int argc, char **argv)
 	if (argc - i < 2)
 		return usage_error("--driver needs a PROGRAM and then a "
 				   "CASEFILE", "");
-	rc = cmd_run(timeout, impl_name, expect, argc - 1 - i, argv + i,
-		     argv[argc - 1]);
+	rc = cmd_run(&opt, argc - 1 - i, argv + i, argv[argc - 1]);
 	if (fflush(stdout) || ferror(stdout))
 		return 1;
 	return rc;

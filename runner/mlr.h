@@ -282,8 +282,21 @@ void mlr_run_cleanup(void);
 
 /* ---- expect.c ---- */
 
-int mlr_expect_lookup(const char *path, const char *id, char **todo,
-		      struct mlr_error *err);
+enum mlr_expect_kind {
+	MLR_EXPECT_NONE, /* not listed: judged as usual */
+	MLR_EXPECT_TODO, /* a known failure: run, reported as TAP TODO */
+	MLR_EXPECT_SKIP, /* not run at all: TAP SKIP */
+};
+
+struct mlr_expectation {
+	enum mlr_expect_kind kind;
+	char *reason;    /* malloc'd, NULL for MLR_EXPECT_NONE */
+	unsigned lineno; /* the entry's line in the file */
+};
+
+int mlr_expect_lookup(const char *path, const char *id,
+		      struct mlr_expectation *e, struct mlr_error *err);
+void mlr_expect_release(struct mlr_expectation *e);
 
 /* ---- tap.c ---- */
 

@@ -20,8 +20,8 @@ sub expectations {
 }
 
 sub run_with {
-	my ($expect, $log) = @_;
-	return run_runner(args => [ '--timeout', 2, '--expect', $expect,
+	my ($expect, $log, @opts) = @_;
+	return run_runner(args => [ '--timeout', 2, '--expect', $expect, @opts,
 		'--driver', driver('correct'), log_file($log), case_file('basic') ]);
 }
 
@@ -42,11 +42,45 @@ $r = run_with($unlisted, 'basic-wrong');
 is($r->{directive}, '', 'an unlisted case has no directive');
 is($r->{verdict}, 'fail', 'and fails as usual');
 
-my $bad = expectations("basic todo fine\nbasic skip no such kind\n");
+my $bad = expectations("other todo fine\nbasic maybe no such kind\n");
 $r = run_with($bad, 'basic');
 is($r->{verdict}, 'fail', 'a malformed expectations file fails the case');
-like($r->{out}, qr/^not ok 1 - \S+:2: expected 'CASE-ID todo REASON'$/m,
+like($r->{out}, qr/^not ok 1 - \S+:2: expected 'CASE-ID todo REASON' or 'CASE-ID skip REASON'$/m,
      'with FILE:LINE');
+
+$r = run_with(expectations("other todo x\nbasic todo one\n\nbasic skip two\n"), 'basic');
+is($r->{verdict}, 'fail', 'a case listed twice fails');
+like($r->{out}, qr/^not ok 1 - \S+:4: case 'basic' listed twice \(first at line 2\)$/m,
+     'with FILE:LINE of the second entry');
+
+# --- skip: not run at all ----------------------------------------------------
+my $skip = expectations("basic skip hangs our port (issue 12)\n");
+$r = run_with($skip, 'basic-wrong');
+subtest 'a case listed as skip is # SKIP and never started' => sub {
+	ok($r->{is_ok}, 'ok 1');
+	is($r->{directive}, 'SKIP', 'SKIP');
+	is($r->{explanation}, 'hangs our port (issue 12)', 'the reason');
+	ok(!defined $r->{driver_pid}, 'no driver was started');
+	check_clean($r, 'SKIP');
+};
+
+# --- --strict: a known failure that passes is not ok --------------------------
+$r = run_with($listed, 'basic', '--strict');
+subtest '--strict: a listed todo case that passes is not ok' => sub {
+	is($r->{verdict}, 'fail', 'not ok 1');
+	is($r->{directive}, '', 'no TODO directive: prove counts the failure');
+	like($r->{message}, qr/^known failure now passes: remove it from \Q$listed\E \(line 4: basic todo replays/,
+	     'says which entry to remove') or diag($r->{out});
+	like($r->{err}, qr/known failure now passes/, '... on stderr too');
+	check_clean($r);
+};
+$r = run_with($listed, 'basic-wrong', '--strict');
+is($r->{directive}, 'TODO', '--strict: a listed case that still fails stays a TODO');
+like($r->{out}, qr/^not ok 1 - .* # TODO /m, '... not ok # TODO');
+$r = run_with($unlisted, 'basic', '--strict');
+is($r->{verdict}, 'pass', '--strict: an unlisted passing case passes');
+$r = run_with($skip, 'basic', '--strict');
+is($r->{directive}, 'SKIP', '--strict: a skip entry stays a skip (nothing ran)');
 
 $r = run_with('/nonexistent/expectations', 'basic');
 is($r->{verdict}, 'fail', 'a missing expectations file fails the case');
