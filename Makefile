@@ -5,6 +5,8 @@
 #   make check           run every case against the reference through prove -j
 #   make check IMPL=D    ... against driver D: a path, or `ref` / `prosody`
 #   make check CASES='cases/x/a.case ...'   run only those case files
+#   make check AREA=shared NOTAG=quirk       select cases (knobs below)
+#   make list            the (selected) cases: id, area, rules, tags, needs
 #   make test            -Werror build + runner self-tests + check (ref and
 #                        Prosody) + valgrind
 #   make valgrind        every case against the reference under memcheck
@@ -20,6 +22,13 @@
 #                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
 #   CASES=FILES             case files (default: every cases/*/*.case)
+#   Selection, from CASES, for check and list (tools/select); a list is
+#   comma-separated and matches when any item does; knobs combine (and):
+#   ID=GLOBS                case ids, shell globs: ID='seed-*,star-?wice'
+#   AREA=a,b                the cases' folders: AREA=shared,unload
+#   TAG=t                   cases with any of these tags
+#   NOTAG=quirk             cases with none of these tags (ports: quirks out)
+#   RULE=R-SHARED-3         cases naming any of these rules
 #   JOBS=N                  prove -j (default: number of cores)
 #   TIMEOUT=SECONDS         per-case timeout (default 10)
 #   WERROR=1                add -Werror (make test sets it)
@@ -78,7 +87,7 @@ DRIVER_DEPS :=
 endif
 
 .PHONY: all check test valgrind results uncovered spec-index install clean \
-	deps prosody-setup selftest
+	deps prosody-setup selftest list
 all: $(REF_DRIVER) $(RUNNER)
 
 deps:
@@ -120,13 +129,23 @@ prosody-setup:
 RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
 	$(if $(EXPECT),--expect $(abspath $(EXPECT))) \
 	$(if $(filter 1,$(STRICT)),--strict)
+# Selection (tools/select) only when a knob is set: CASES as given else.
+SELECT_ARGS = $(if $(ID),--id '$(ID)') $(if $(AREA),--area '$(AREA)') \
+	$(if $(TAG),--tag '$(TAG)') $(if $(NOTAG),--notag '$(NOTAG)') \
+	$(if $(RULE),--rule '$(RULE)')
+SELECTED = $(if $(strip $(SELECT_ARGS)),$$(tools/select --runner $(RUNNER) \
+	$(SELECT_ARGS) $(CASES)),$(CASES))
 check: $(RUNNER) $(DRIVER_DEPS)
 	$(Q)$(NEED) check
-	$(Q)n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
+	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
+	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
-		prove -j$(JOBS) $(PROVE_FLAGS) --exec '$(RUN_CMD) --driver $(DRIVER)' $(CASES) || \
+		prove -j$(JOBS) $(PROVE_FLAGS) --exec '$(RUN_CMD) --driver $(DRIVER)' $$cases || \
 		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed"; exit 1; }; \
 	done; [ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
+
+list: $(RUNNER)
+	$(Q)tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $(CASES)
 
 selftest: $(RUNNER)
 	$(Q)$(NEED) check

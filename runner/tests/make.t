@@ -50,4 +50,76 @@ my $correct = wrapper('correct', 'correct', "$Selftest::ROOT/" . log_file('basic
 	     '... saying which line to remove');
 }
 
+# --- selection: tools/select and the make knobs --------------------------------
+my $sel = "$tmp/cases";
+mkdir $sel; mkdir "$sel/shared"; mkdir "$sel/unload";
+my %cases = (
+	'shared/one' => "rules: R-A-1\ntags: quirk seed\n",
+	'shared/two' => "rules: R-A-2 R-B-1\nneeds: reload\n",
+	'unload/three' => "rules: R-B-1\ntags: seed\n",
+	'unload/four-x' => "rules: R-C-1\ntags: slow\nneeds: config items\n",
+);
+for my $k (sort keys %cases) {
+	(my $id = $k) =~ s{.*/}{};
+	write_file("$sel/$k.case", "id: $id\ntitle: $id\n$cases{$k}\n" .
+		"=== transcript\n> list a\nok absolute-dir\n");
+}
+my @all = map { "$sel/$_.case" } qw(shared/one shared/two unload/four-x unload/three);
+
+sub select_ids {
+	my $out = `tools/select --runner $RUN @_ @all 2>&1`;
+	return ($? >> 8, join ' ', map { m{([^/]+)\.case$} ? $1 : $_ } split /\n/, $out);
+}
+my @t = (
+	[ '', 'one two four-x three', 'no option: every file, in order' ],
+	[ "--id 't*'", 'two three', '--id: a glob' ],
+	[ "--id 'one,f?ur-*'", 'one four-x', '--id: globs, comma-separated' ],
+	[ "--id '[ot]*e'", 'one three', '--id: brackets' ],
+	[ '--area unload', 'four-x three', '--area' ],
+	[ '--tag seed', 'one three', '--tag' ],
+	[ '--tag slow,quirk', 'one four-x', '--tag: any of a list' ],
+	[ '--notag quirk', 'two four-x three', '--notag' ],
+	[ '--notag quirk,slow', 'two three', '--notag: none of a list' ],
+	[ '--rule R-B-1', 'two three', '--rule' ],
+	[ '--area shared --notag quirk', 'two', 'options combine' ],
+	[ '--tag seed --rule R-B-1 --area unload', 'three', '... all of them' ],
+);
+for my $t (@t) {
+	my ($rc, $ids) = select_ids($t->[0]);
+	is($ids, $t->[1], "tools/select $t->[2]");
+}
+my ($rc, $out) = select_ids('--tag nosuch');
+is($rc, 1, 'tools/select: nothing selected exits 1');
+like($out, qr/no case matches --tag nosuch/, '... and says so');
+write_file("$sel/unload/broken.case", "id: broken\n");
+$out = `tools/select --runner $RUN --tag seed @all $sel/unload/broken.case 2>&1`;
+like($out, qr{broken\.case does not parse; selected}, 'a malformed case is selected, with a warning');
+like($out, qr{unload/broken\.case$}m, '... so that it fails in the run');
+unlink "$sel/unload/broken.case";
+
+my $args = wrapper('args', 'args');
+sub ran {
+	my ($out) = @_;
+	return join ' ', map { m{([^/]+)\.case \.+} ? $1 : () } split /\n/, $out;
+}
+($rc, $out) = make("check IMPL=$args JOBS=1 CASES='@all' AREA=unload NOTAG=slow");
+is($rc, 0, 'make check AREA= NOTAG=: passes') or diag($out);
+is(ran($out), 'three', '... running the selected case only');
+($rc, $out) = make("check IMPL=$args JOBS=1 CASES='@all' ID='t*,one' RULE=R-B-1");
+is(ran($out), 'two three', 'make check ID= RULE=');
+($rc, $out) = make("check IMPL=$args JOBS=1 CASES='@all' TAG=seed");
+is(ran($out), 'one three', 'make check TAG=');
+($rc, $out) = make("check IMPL=$args JOBS=1 CASES='@all' TAG=nosuch");
+isnt($rc, 0, 'make check: an empty selection fails');
+unlike($out, qr/Result: PASS/, '... without running anything');
+
+($rc, $out) = make("list CASES='@all'");
+is($rc, 0, 'make list exits 0');
+like($out, qr/^id\s+area\s+rules\s+tags\s+needs$/m, 'make list: a header');
+like($out, qr/^four-x\s+unload\s+R-C-1\s+slow\s+config items$/m, '... a row per case, needs last');
+like($out, qr/^two\s+shared\s+R-A-2 R-B-1\s+reload$/m, '... empty tags stay a column');
+like($out, qr/^4 cases$/m, '... and a count');
+($rc, $out) = make("list CASES='@all' NOTAG=seed");
+like($out, qr/^2 cases$/m, 'make list NOTAG=: the selection');
+
 done_testing();
