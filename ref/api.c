@@ -770,6 +770,22 @@ static int api_depends(lua_State *L)
 {
     struct ml *ml = ml_self(L);
 
+    lua_settop(L, 2);
+    /* R-DEP-4: a dependency in the host's or the global modules_disabled
+     * (the autoloaded modules among them) raises, in moduleapi. */
+    lua_pushliteral(L, "modules_disabled");
+    lua_newtable(L);
+    ml_method_call(L, 1, "get_option_inherited_set", 2, 1);
+    lua_pushvalue(L, 2);
+    ml_method_call(L, 3, "contains", 1, 1);
+    if (lua_toboolean(L, -1)) {
+        lua_pushliteral(L, "");
+        lua_pushvalue(L, 2);
+        lua_concat(L, 2);           /* "mod_"..name: raises as Lua would */
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 140,
+                           ml_token(ML_TOK_DEPENDENCY_DISABLED),
+                           lua_tostring(L, -1));
+    }
     luaL_checkstring(L, 2);
     lua_settop(L, 2);
     lua_getfield(L, 1, "dependencies");
@@ -901,11 +917,17 @@ static int api_shared(lua_State *L)
     return 1;
 }
 
-/* ---- configuration (protocol 1 has none: every option is unset) ---- */
+/* ---- configuration ---- */
 
+/* get_option(name, default): config.get(self.host, name), or the default
+ * when that is nil. */
 static int api_get_option(lua_State *L)
 {
     lua_settop(L, 3);
+    lua_getfield(L, 1, "host");
+    ml_config_get(L, ml_self(L), 4, 2);
+    if (lua_isnil(L, -1))
+        lua_pushvalue(L, 3);
     return 1;
 }
 
@@ -992,6 +1014,67 @@ static int api_get_option_boolean(lua_State *L)
     return 1;
 }
 
+/* Call self:<method>(<arguments 2..top of the calling method>) and
+ * leave its first result on top. */
+static void call_passing_args(lua_State *L, const char *method)
+{
+    int n = lua_gettop(L), i;
+
+    for (i = 2; i <= n; i++)
+        lua_pushvalue(L, i);
+    ml_method_call(L, 1, method, n > 1 ? n - 1 : 0, 1);
+}
+
+/* get_option_array(name, ...): nil, a copy of a list as a util.array, or
+ * any other value as a one-element array. */
+static int api_get_option_array(lua_State *L)
+{
+    call_passing_args(L, "get_option");
+    if (lua_isnil(L, -1))
+        return 1;
+    ml_array_from(L, lua_gettop(L));
+    return 1;
+}
+
+/* get_option_set(name, ...): set.new(get_option_array(name, ...)). */
+static int api_get_option_set(lua_State *L)
+{
+    call_passing_args(L, "get_option_array");
+    if (lua_isnil(L, -1))
+        return 1;
+    ml_set_new(L, lua_gettop(L));
+    return 1;
+}
+
+/* get_option_inherited_set(name, ...): the host's set with the global
+ * section's included (self:context("*"):get_option_set). */
+static int api_get_option_inherited_set(lua_State *L)
+{
+    int n = lua_gettop(L), i, value, context, global;
+
+    call_passing_args(L, "get_option_set");
+    value = lua_gettop(L);
+    lua_pushliteral(L, "*");
+    ml_method_call(L, 1, "context", 1, 1);
+    context = lua_gettop(L);
+    for (i = 2; i <= n; i++)
+        lua_pushvalue(L, i);
+    ml_method_call(L, context, "get_option_set", n > 1 ? n - 1 : 0, 1);
+    global = lua_gettop(L);
+    if (!lua_toboolean(L, value)) {
+        lua_pushvalue(L, global);
+        return 1;
+    }
+    if (!lua_toboolean(L, global)) {
+        lua_pushvalue(L, value);
+        return 1;
+    }
+    lua_pushvalue(L, global);
+    ml_method_call(L, value, "include", 1, 0);
+    lua_pushvalue(L, value);
+    return 1;
+}
+
 /* ---- miscellany ---- */
 
 /* context(host): a view of the module with another host; reads and
@@ -1067,6 +1150,9 @@ static const luaL_Reg methods[] = {
     { "get_option_string", api_get_option_string },
     { "get_option_number", api_get_option_number },
     { "get_option_boolean", api_get_option_boolean },
+    { "get_option_array", api_get_option_array },
+    { "get_option_set", api_get_option_set },
+    { "get_option_inherited_set", api_get_option_inherited_set },
     { "context", api_context },
     { "add_item", api_add_item },
     { "remove_item", api_remove_item },

@@ -19,7 +19,8 @@
 #define PROTOCOL_VERSION 1
 /* The capabilities announced in the greeting (PROTOCOL.md §1): the parts
  * of Prosody's module system that libmodlife implements. */
-#define CAPABILITIES "reload depends items status shared-data wrappers"
+#define CAPABILITIES \
+    "config reload depends items status shared-data wrappers components"
 #define MAX_LINE 65536                      /* bytes, without the newline */
 #define MAX_WORDS (MAX_LINE / 2 + 1)
 
@@ -195,6 +196,90 @@ static void push_fire_data(lua_State *L, char **pairs, int count)
     }
 }
 
+/* Push a new array of the autoloaded modules, followed by the values of
+ * 'extra' (stack index, 0 for none): an array's items, or a single
+ * value. PROTOCOL.md §6: the server disables every autoloaded module,
+ * and a case's global modules_disabled adds to that list. */
+static void push_disabled_list(lua_State *L, int extra)
+{
+    const char *const *name;
+    lua_Integer n = 0, i;
+
+    lua_newtable(L);
+    for (name = ml_autoload_modules(); *name; name++) {
+        lua_pushstring(L, *name);
+        lua_rawseti(L, -2, ++n);
+    }
+    if (!extra)
+        return;
+    if (!lua_istable(L, extra)) {
+        lua_pushvalue(L, extra);
+        lua_rawseti(L, -2, ++n);
+        return;
+    }
+    for (i = 1; i <= (lua_Integer)lua_rawlen(L, extra); i++) {
+        lua_rawgeti(L, extra, i);
+        lua_rawseti(L, -2, ++n);
+    }
+}
+
+/* Push the value of 'config HOST KEY VALUE' written as the words
+ * 'words[0..count)' (PROTOCOL.md §6): a list [a b c] (which spans
+ * several words), true or false, a decimal integer, or a string. The
+ * command was checked by check_command. */
+static void push_config_value(lua_State *L, char **words, int count)
+{
+    const char *w = words[0];
+    size_t len = strlen(w);
+    lua_Integer n = 0;
+    int i;
+
+    if (w[0] == '[') {
+        lua_newtable(L);
+        for (i = 0; i < count; i++) {
+            const char *word = words[i];
+            size_t wlen = strlen(word);
+
+            if (i == 0) {
+                word++;
+                wlen--;
+            }
+            if (i == count - 1)
+                wlen--;
+            if (wlen == 0)
+                continue;
+            lua_pushlstring(L, word, wlen);
+            lua_rawseti(L, -2, ++n);
+        }
+        return;
+    }
+    if (strcmp(w, "true") == 0 || strcmp(w, "false") == 0) {
+        lua_pushboolean(L, w[0] == 't');
+        return;
+    }
+    if (strspn(w + (w[0] == '-'), "0123456789") == len - (w[0] == '-') &&
+        len > (size_t)(w[0] == '-') && lua_stringtonumber(L, w) != 0) {
+        if (lua_isinteger(L, -1))
+            return;
+        lua_pop(L, 1);
+    }
+    lua_pushstring(L, w);
+}
+
+/* Run 'config HOST KEY VALUE...': push the value and set it. */
+static int run_config(struct driver *d, lua_State *L, char **w, int count)
+{
+    int value;
+
+    push_config_value(L, w + 3, count - 3);
+    value = lua_gettop(L);
+    if (strcmp(w[1], "*") == 0 && strcmp(w[2], "modules_disabled") == 0) {
+        push_disabled_list(L, value);
+        value = lua_gettop(L);
+    }
+    return ml_config(d->ml, w[1], w[2], value);
+}
+
 /* Protected body of one well-formed command: runs it and returns its
  * result line. Argument: the struct command. */
 static int command_entry(lua_State *L)
@@ -222,6 +307,15 @@ static int command_entry(lua_State *L)
         push_fire_result(d, L, status);
     } else if (strcmp(w[0], "list") == 0) {
         push_list_result(d, L, ml_list(ml, w[1]));
+    } else if (strcmp(w[0], "config") == 0) {
+        status = run_config(d, L, w, cmd->count);
+        if (status == ML_OK) {
+            lua_pushliteral(L, "ok");
+        } else {
+            lua_pushliteral(L, "raise ");
+            ml_render_value(L, ml, -2);
+            lua_concat(L, 2);
+        }
     } else {
         lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch);
         lua_pushboolean(L, 1);
@@ -238,7 +332,23 @@ static const struct {
 } verbs[] = {
     { "activate", 2 }, { "deactivate", 2 }, { "load", 3 }, { "unload", 3 },
     { "reload", 3 }, { "fire", 3 }, { "list", 2 }, { "watch", 2 },
+    { "config", 4 },
 };
+
+/* Whether the words from 'first' to 'count' form one config value: a
+ * single word, or a list whose first word starts with '[' and whose
+ * last ends with ']'. */
+static bool is_config_value(char **words, int first, int count)
+{
+    size_t last;
+
+    if (words[first][0] == '[') {
+        last = strlen(words[count - 1]);
+        return words[count - 1][last - 1] == ']' &&
+               !(count - 1 == first && last == 1);
+    }
+    return count == first + 1;
+}
 
 /* Check a split command line; NULL when well formed, else the reason. */
 static const char *check_command(char **words, int count)
@@ -249,6 +359,9 @@ static const char *check_command(char **words, int count)
     for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
         if (strcmp(words[0], verbs[i].verb) != 0)
             continue;
+        if (strcmp(words[0], "config") == 0)
+            return count >= verbs[i].words && is_config_value(words, 3, count)
+                       ? NULL : "config: a value is one word or a list [a b c]";
         if (count < verbs[i].words ||
             (count > verbs[i].words && strcmp(words[0], "fire") != 0))
             return "wrong number of words";
@@ -328,7 +441,8 @@ static int print_stderr(lua_State *L)
 }
 
 /* Protected set-up: the watch set; print(), io.write and io.stdout
- * pointed at stderr. */
+ * pointed at stderr; the server's global modules_disabled, every
+ * autoloaded module (PROTOCOL.md §6). */
 static int setup_entry(lua_State *L)
 {
     struct driver *d = lua_touserdata(L, 1);
@@ -344,6 +458,9 @@ static int setup_entry(lua_State *L)
     lua_getfield(L, -1, "stderr");
     lua_setfield(L, -2, "stdout");
     lua_pop(L, 1);
+    push_disabled_list(L, 0);
+    if (ml_config(d->ml, "*", "modules_disabled", lua_gettop(L)) != ML_OK)
+        return lua_error(L);
     return 0;
 }
 

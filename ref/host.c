@@ -72,16 +72,19 @@ static void fire_global(lua_State *L, struct ml *ml, const char *event,
 }
 
 /*
- * hostmanager.activate(host, config) with an empty configuration, for the
- * host name at 'host' (a string). Pushes two results: true, nil; or nil
- * and "The host <h> is already activated" (R-HOST-1). The new host gets
- * a fresh events object and an empty module map, and host-activated
- * (data: the host name) fires on the global events. No module is loaded:
- * the configuration that would list some is not part of protocol 1.
+ * hostmanager.activate(host, config) for the host name at 'host' (a
+ * string), with its configuration section (config.c). Pushes two
+ * results: true, nil; or nil and "The host <h> is already activated"
+ * (R-HOST-1). The new host gets a fresh events object and an empty
+ * module map; it is a component when its configuration (or the global
+ * section it falls back to) sets component_module, else a local host.
+ * Then host-activated (data: the host name) fires on the global events,
+ * whose handlers load the auth providers (usermanager, priority 100) and
+ * the configured modules (modulemanager, priority 0; R-HOST-12).
  */
 void ml_host_activate(lua_State *L, struct ml *ml, int host)
 {
-    const char *name;
+    const char *name, *type;
     size_t len;
     int ref_events, ref_session;
     struct ml_host *h;
@@ -90,12 +93,15 @@ void ml_host_activate(lua_State *L, struct ml *ml, int host)
         push_host_error(L, host, ML_TOK_HOST_ALREADY_ACTIVATED);
         return;
     }
+    ml_config_get_field(L, ml, host, "component_module");
+    type = lua_toboolean(L, -1) ? "component" : "local";
+    lua_pop(L, 1);
     name = lua_tolstring(L, host, &len);
     ml_events_new(L, ml, name, len);
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, host);
     lua_setfield(L, -2, "host");
-    lua_pushliteral(L, "local");
+    lua_pushstring(L, type);
     lua_setfield(L, -2, "type");
     ref_session = luaL_ref(L, LUA_REGISTRYINDEX);
     ref_events = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -103,7 +109,7 @@ void ml_host_activate(lua_State *L, struct ml *ml, int host)
     /* From here to the map insertion nothing can raise. */
     h = malloc(sizeof(*h));
     if (h) {
-        h->type = "local";
+        h->type = type;
         h->ref_events = ref_events;
         h->ref_session = ref_session;
         h->modules = ml_modmap_new();
@@ -175,23 +181,55 @@ void ml_host_deactivate(lua_State *L, struct ml *ml, int host)
     lua_pushnil(L);
 }
 
+/* Push prefix .. (config.get(host, key) or fallback), as usermanager
+ * builds a provider module name. */
+static void push_provider_name(lua_State *L, struct ml *ml, int host,
+                               const char *prefix, const char *key,
+                               const char *fallback)
+{
+    lua_pushstring(L, prefix);
+    ml_config_get_field(L, ml, host, key);
+    if (!lua_toboolean(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushstring(L, fallback);
+    }
+    lua_concat(L, 2);
+}
+
 /* usermanager's host-activated handler: load the host's authorization
- * provider, then, for an ordinary host, its authentication provider, as
- * an empty configuration names them (R-HOST-14). Their failures are
- * ignored. Data: the host name. Upvalue: ml. */
+ * provider, authz_<authorization or "internal">, then, for a local host
+ * only (components have no users), its authentication provider,
+ * auth_<authentication or "internal_hashed"> ("anonymous" when the old
+ * anonymous_login is set, none for "null"). Their failures are ignored
+ * (R-HOST-14). Data: the host name. Upvalue: ml. */
 static int on_host_activated(lua_State *L)
 {
     struct ml *ml = ml_self(L);
     struct ml_host *h;
 
     lua_settop(L, 1);
-    lua_pushliteral(L, "authz_internal");
+    push_provider_name(L, ml, 1, "authz_", "authorization", "internal");
     ml_lc_load(L, ml, 1, 2);
     lua_settop(L, 1);
     h = ml_host_at(L, ml, 1);
     if (!h || strcmp(h->type, "local") != 0)
         return 0;
-    lua_pushliteral(L, "auth_internal_hashed");
+    ml_config_get_field(L, ml, 1, "authentication");    /* 2 */
+    if (!lua_toboolean(L, 2)) {
+        lua_pushliteral(L, "internal_hashed");
+        lua_replace(L, 2);
+    }
+    ml_config_get_field(L, ml, 1, "anonymous_login");
+    if (lua_toboolean(L, 3)) {
+        lua_pushliteral(L, "anonymous");
+        lua_replace(L, 2);
+    }
+    lua_settop(L, 2);
+    if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "null") == 0)
+        return 0;
+    lua_pushliteral(L, "auth_");
+    lua_insert(L, 2);
+    lua_concat(L, 2);
     ml_lc_load(L, ml, 1, 2);
     return 0;
 }
@@ -200,7 +238,7 @@ static int on_host_activated(lua_State *L)
  * Register the host-activated handlers of Prosody's managers on the global
  * events: usermanager's at priority 100. (storagemanager's at 101 and
  * portmanager's at 0 have no effect a module can observe; modulemanager's
- * at 0 loads the configured modules, and protocol 1 configures none.)
+ * at 0 is registered by lifecycle.c.)
  */
 void ml_hosts_init(lua_State *L, struct ml *ml)
 {

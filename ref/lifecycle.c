@@ -435,14 +435,19 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
     if (ml_module_has_method(L, mod, "save")) {
         ml_module_call(L, mod, "save", 0);
         lua_settop(L, saved + 2);
-        if (!lua_toboolean(L, saved + 1)) {
-            /* R-RELOAD-6: force_module_reload is configuration, and
-             * protocol 1 has none, so it is unset. */
-            lua_settop(L, base);
-            push_fail(L, ML_TOK_SAVE_STATE_FAILED);
-            return;
+        if (lua_toboolean(L, saved + 1)) {
+            lua_copy(L, saved + 2, saved);          /* R-RELOAD-8 */
+        } else {
+            /* R-RELOAD-6: a save() error aborts the reload, unless
+             * force_module_reload is set for the host (the global section
+             * for "*"); then it goes on with nothing saved (R-RELOAD-7). */
+            ml_config_get_field(L, ml, host, "force_module_reload");
+            if (!lua_toboolean(L, -1)) {
+                lua_settop(L, base);
+                push_fail(L, ML_TOK_SAVE_STATE_FAILED);
+                return;
+            }
         }
-        lua_copy(L, saved + 2, saved);              /* R-RELOAD-8 */
         lua_settop(L, saved);
     }
     lua_getfield(L, mod, "module");
@@ -512,6 +517,115 @@ void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name)
     lua_settop(L, base + 2);
 }
 
+/* Whether the value at 'a' equals the value at 'b' (Lua's ==). */
+static bool equal(lua_State *L, int a, int b)
+{
+    return lua_compare(L, a, b, LUA_OPEQ) != 0;
+}
+
+/* Add (present) or remove the values of ipairs(<value at 'list'>) to or
+ * from the set table at 'set', as set.new(list) combined with + or -
+ * would; a nil or false list changes nothing. */
+static void set_apply(lua_State *L, int set, int list, bool present)
+{
+    if (lua_toboolean(L, list))
+        ml_set_add_ipairs(L, set, list, present);
+}
+
+/*
+ * modulemanager's get_modules_for_host(host): push the set (a table
+ * name -> true) of modules to load on the host at 'host', and its
+ * component_module (nil for a local host). R-HOST-2: (autoload + global
+ * modules_enabled - global modules_disabled), kept to the
+ * component-inheritable modules for a component, + host modules_enabled
+ * - host modules_disabled, where a host list that is the global one (not
+ * set on the host) does not count; vcard is dropped when vcard_legacy is
+ * also there.
+ */
+static void push_modules_for_host(lua_State *L, struct ml *ml, int host)
+{
+    int base = lua_gettop(L);
+    int set = base + 1, component = base + 2, star = base + 3;
+    int ge = base + 4, gd = base + 5, he = base + 6, hd = base + 7;
+    const char *const *name;
+
+    lua_newtable(L);
+    ml_config_get_field(L, ml, host, "component_module");
+    lua_pushliteral(L, "*");
+    ml_config_get_field(L, ml, star, "modules_enabled");
+    ml_config_get_field(L, ml, star, "modules_disabled");
+    ml_config_get_field(L, ml, host, "modules_enabled");
+    ml_config_get_field(L, ml, host, "modules_disabled");
+    if (equal(L, he, ge)) {
+        lua_pushnil(L);
+        lua_replace(L, he);
+    }
+    if (equal(L, hd, gd)) {
+        lua_pushnil(L);
+        lua_replace(L, hd);
+    }
+    for (name = ml_autoload_modules(); *name; name++) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, set, *name);
+    }
+    set_apply(L, set, ge, true);
+    set_apply(L, set, gd, false);
+    if (lua_toboolean(L, component)) {
+        lua_newtable(L);
+        for (name = ml_component_inheritable_modules(); *name; name++) {
+            if (lua_getfield(L, set, *name) != LUA_TNIL) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -3, *name);
+            }
+            lua_pop(L, 1);
+        }
+        lua_replace(L, set);
+    }
+    set_apply(L, set, he, true);
+    set_apply(L, set, hd, false);
+    if (lua_getfield(L, set, "vcard") != LUA_TNIL &&
+        lua_getfield(L, set, "vcard_legacy") != LUA_TNIL) {
+        lua_pushnil(L);
+        lua_setfield(L, set, "vcard");
+    }
+    lua_settop(L, component);
+}
+
+/* modulemanager's host-activated handler, load_modules_for_host: load the
+ * component_module first (R-HOST-4), then every module of the host's
+ * list, in byte order where Prosody's set order is undefined (R-HOST-5).
+ * Load failures are ignored (R-HOST-6); errors raised by handlers
+ * propagate. Data: the host name. Upvalue: ml. */
+static int on_host_activated(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+    lua_Integer i, n = 0;
+
+    lua_settop(L, 1);
+    push_modules_for_host(L, ml, 1);                /* 2: set, 3: component */
+    if (lua_toboolean(L, 3)) {
+        lua_pushvalue(L, 3);
+        ml_lc_load(L, ml, 1, 4);
+        lua_settop(L, 3);
+    }
+    lua_newtable(L);                                /* 4: names */
+    lua_pushnil(L);
+    while (lua_next(L, 2) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, 4, ++n);
+        }
+    }
+    ml_sort_by_string(L, 4, 0);
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, 4, i);
+        ml_lc_load(L, ml, 1, 5);
+        lua_settop(L, 4);
+    }
+    return 0;
+}
+
 /* modulemanager's host-deactivated handler: drop the host's module map.
  * Data: the host name. Upvalue: ml. */
 static int on_host_deactivated(lua_State *L)
@@ -522,8 +636,8 @@ static int on_host_deactivated(lua_State *L)
 
 /*
  * Set up modulemanager's state: the "*" module map, which always exists,
- * and the host-deactivated handler on the global events, registered
- * before anything else (R-HOST-10).
+ * and its handlers on the global events, host-activated (loading the
+ * host's modules) and host-deactivated (R-HOST-10), both at priority 0.
  */
 void ml_lifecycle_init(lua_State *L, struct ml *ml)
 {
@@ -535,6 +649,11 @@ void ml_lifecycle_init(lua_State *L, struct ml *ml)
         luaL_error(L, "not enough memory");
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+    lua_pushliteral(L, "host-activated");
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, on_host_activated, 1);
+    ml_events_add(L, base + 1, base + 2, base + 3, 0);
+    lua_settop(L, base + 1);
     lua_pushliteral(L, "host-deactivated");
     lua_pushlightuserdata(L, ml);
     lua_pushcclosure(L, on_host_deactivated, 1);

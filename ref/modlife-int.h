@@ -14,7 +14,11 @@
  *   log.c        module loggers
  *   loader.c     util.pluginloader: finding and compiling module files
  *   api.c        moduleapi: the Lua-visible module API
- *   lifecycle.c  modulemanager: load, unload, reload
+ *   lifecycle.c  modulemanager: load, unload, reload, the modules of
+ *                a host on activation
+ *   config.c     configmanager: the configuration sections
+ *   set.c        util.set (get_option_set, a host's module list)
+ *   array.c      util.array (get_option_array)
  *   render.c     protocol rendering, normalisation and escaping
  *
  * Unless a comment says otherwise, functions taking a lua_State run in
@@ -73,6 +77,7 @@ struct ml {
     int ref_io_read;            /* string.format, captured before any */
     int ref_io_close;           /* module runs */
     int ref_format;
+    int ref_config;             /* configmanager's host -> section table */
 };
 
 /* ---- call.c ---- */
@@ -111,6 +116,7 @@ enum ml_token {
     ML_TOK_OPTION_NOT_LIST,         /* format: option name */
     ML_TOK_OPTION_NOT_NUMBER,       /* format: option name */
     ML_TOK_OPTION_NOT_BOOLEAN,      /* format: option name */
+    ML_TOK_DEPENDENCY_DISABLED,     /* format: name */
     ML_TOK__COUNT
 };
 
@@ -125,6 +131,7 @@ enum ml_source {
 };
 
 const char *ml_token(enum ml_token token);
+const char *const *ml_component_inheritable_modules(void);
 void ml_push_token(lua_State *L, enum ml_token token);
 int ml_raise_at(lua_State *L, enum ml_source file, int line,
                 const char *fmt, ...);
@@ -147,7 +154,7 @@ void ml_object_remove_handler(lua_State *L, int object, int name,
 struct ml_modmap;
 
 struct ml_host {
-    const char *type;           /* "local" (components come later) */
+    const char *type;           /* "local" or "component" */
     int ref_events;             /* the host's events object */
     int ref_session;            /* the table standing for the host session */
     struct ml_modmap *modules;  /* hosts[h].modules (counted reference) */
@@ -204,6 +211,26 @@ void ml_api_init(lua_State *L, struct ml *ml);
 void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state);
 void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
                      int genv);
+
+/* ---- config.c ---- */
+
+void ml_config_init(lua_State *L, struct ml *ml);
+void ml_config_get(lua_State *L, struct ml *ml, int host, int key);
+void ml_config_get_field(lua_State *L, struct ml *ml, int host,
+                         const char *key);
+void ml_config_set(lua_State *L, struct ml *ml, int host, int key,
+                   int value);
+
+/* ---- set.c ---- */
+
+void ml_set_new(lua_State *L, int list);
+void ml_set_add_ipairs(lua_State *L, int items, int list, bool present);
+void ml_set_push_items(lua_State *L, int set);
+
+/* ---- array.c ---- */
+
+void ml_array_init(lua_State *L);
+void ml_array_from(lua_State *L, int value);
 
 /* ---- lifecycle.c ---- */
 

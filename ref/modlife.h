@@ -78,7 +78,7 @@ const char *ml_moddir(const struct ml *ml);
  * Host and module operations, named after the Prosody function they
  * reproduce. Each pushes the first two return values (ML_OK) or the
  * error value (ML_ERAISE).
- *   ml_activate    hostmanager.activate(host, {})       -> ok, err
+ *   ml_activate    hostmanager.activate(host, config)   -> ok, err
  *   ml_deactivate  hostmanager.deactivate(host)         -> ok, err
  *   ml_load        modulemanager.load(host, name)       -> env, err
  *   ml_unload      modulemanager.unload(host, name)     -> ok, err
@@ -102,6 +102,24 @@ int ml_fire(struct ml *ml, const char *host, const char *event, int data);
  * sorted in byte order, or nil when the host has no module map (ML_OK).
  */
 int ml_list(struct ml *ml, const char *host);
+
+/*
+ * configmanager.set(host, key, value): set option 'key' of 'host' ("*":
+ * the global section) to the value at stack index 'value' (it stays on
+ * the stack). It applies to everything read afterwards: activation
+ * (modules_enabled, modules_disabled, component_module, the auth
+ * providers), reload (force_module_reload), module:get_option*. Pushes
+ * nothing (ML_OK) or the raised error (ML_ERAISE).
+ */
+int ml_config(struct ml *ml, const char *host, const char *key, int value);
+
+/*
+ * Prosody 0.12.3's autoloaded modules, loaded on every host unless the
+ * configuration disables them: a NULL-terminated list in static storage.
+ * A server that shows only a case's own modules disables them all
+ * (PROTOCOL.md §6).
+ */
+const char *const *ml_autoload_modules(void);
 
 /*
  * Rendering for the driver protocol (spec/PROTOCOL.md §3.3, §5). Each

@@ -21,6 +21,7 @@ enum op_kind {
     OP_RELOAD,
     OP_FIRE,
     OP_LIST,
+    OP_CONFIG,
 };
 
 /* One operation's arguments, passed to op_entry as a light userdata so
@@ -66,6 +67,9 @@ static int op_entry(lua_State *L)
             lua_pushnil(L);
         lua_settop(L, 6);               /* the first value, if several */
         return 1;
+    case OP_CONFIG:
+        ml_config_set(L, ml, 3, 4, 2);
+        return 0;
     case OP_LIST:
         map = ml_modmap_at(L, ml, 3);
         if (map)
@@ -144,6 +148,15 @@ int ml_list(struct ml *ml, const char *host)
     return run(ml, OP_LIST, host, NULL, 0, 1);
 }
 
+/* configmanager.set(host, key, <value at 'value'>): pushes nothing, or
+ * the raised error. */
+int ml_config(struct ml *ml, const char *host, const char *key, int value)
+{
+    if (!key || !value)
+        return ML_EINVAL;
+    return run(ml, OP_CONFIG, host, key, value, 0);
+}
+
 /* The Lua state; owned by 'ml', valid until ml_free. */
 lua_State *ml_lua(struct ml *ml)
 {
@@ -198,6 +211,8 @@ static int init_entry(lua_State *L)
 
     luaL_openlibs(L);
     ml_loader_init(L, ml);
+    ml_array_init(L);
+    ml_config_init(L, ml);
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);
     /* The 'prosody' global: a place for modules to share state, whose

@@ -37,7 +37,35 @@ static const char *const tokens[ML_TOK__COUNT] = {
         "Config option '%s' not understood, expecting a number",
     [ML_TOK_OPTION_NOT_BOOLEAN] =
         "Config option '%s' not understood, expecting true/false",
+    [ML_TOK_DEPENDENCY_DISABLED] = "Dependency on disabled module mod_%s",
 };
+
+/* Prosody 0.12.3's autoload_modules (core/modulemanager.lua), with
+ * prosody.platform = "posix": loaded on every host unless disabled
+ * (R-HOST-2, R-HOST-3). */
+static const char *const autoload[] = {
+    "posix", "presence", "message", "iq", "offline", "c2s", "s2s",
+    "s2s_auth_certs", NULL
+};
+
+/* Its component_inheritable_modules: the only global modules a component
+ * host loads. */
+static const char *const component_inheritable[] = {
+    "tls", "saslauth", "dialback", "iq", "s2s", "s2s_bidi", "smacks",
+    "server_contact_info", NULL
+};
+
+/* The autoloaded modules, a NULL-terminated list in static storage. */
+const char *const *ml_autoload_modules(void)
+{
+    return autoload;
+}
+
+/* The component-inheritable modules, NULL-terminated, static. */
+const char *const *ml_component_inheritable_modules(void)
+{
+    return component_inheritable;
+}
 
 /*
  * The text of 'token' (static storage). Some are formats, as noted in
