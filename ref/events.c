@@ -35,6 +35,7 @@ enum { UV_ENTRIES = 1, UV_WRAPPERS, UV_GLOBAL_WRAPPERS, UV_WRAPPERS_OBJECT,
 
 struct ml_events {
     struct ml *ml;
+    bool observed;          /* reported to the observer (host or global) */
     size_t len;
     char name[];            /* "*" or the host name, NUL-terminated */
 };
@@ -43,16 +44,23 @@ static int events_index(lua_State *L);
 
 /*
  * Push a new, empty events object that reports itself as 'name' (copied,
- * 'len' bytes). 'ml' must outlive it (the Lua state is closed first).
+ * 'len' bytes), or that is never reported when 'name' is NULL (one a
+ * module made with util.events.new: the Prosody adapter observes only
+ * the global and host events objects). 'ml' must outlive it (the Lua
+ * state is closed first).
  */
 void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
 {
     struct ml_events *events;
 
+    if (!name)
+        len = 0;
     events = lua_newuserdatauv(L, sizeof(*events) + len + 1, UV_COUNT);
     events->ml = ml;
+    events->observed = name != NULL;
     events->len = len;
-    memcpy(events->name, name, len);
+    if (len)
+        memcpy(events->name, name, len);
     events->name[len] = '\0';
     lua_newtable(L);
     lua_setiuservalue(L, -2, UV_ENTRIES);
@@ -340,7 +348,7 @@ static void report(lua_State *L, int events, int name, int data)
     struct ml_events *ev = lua_touserdata(L, events);
     struct ml *ml = ev->ml;
 
-    if (ml->observer.event)
+    if (ev->observed && ml->observer.event)
         ml->observer.event(ml->observer.ud, L, ev->name, name, data);
 }
 
@@ -675,6 +683,43 @@ static int lua_remove_wrapper(lua_State *L)
     return 0;
 }
 
+/* events.get_handlers(name): the sorted handler array, nil when the event
+ * has no handler. Bound to upvalue 1. */
+static int lua_get_handlers(lua_State *L)
+{
+    lua_settop(L, 1);
+    if (push_entry(L, lua_upvalueindex(1), 1) == LUA_TNIL)
+        return 1;
+    push_sorted(L, 2);
+    return 1;
+}
+
+/* events.add_handlers(t) and remove_handlers(t): each event -> handler
+ * pair of t, priority 0. Bound to upvalue 1. */
+static int each_handler(lua_State *L, bool add)
+{
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        if (add)
+            ml_events_add(L, lua_upvalueindex(1), 2, 3, 0);
+        else
+            ml_events_remove(L, lua_upvalueindex(1), 2, 3);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int lua_add_handlers(lua_State *L)
+{
+    return each_handler(L, true);
+}
+
+static int lua_remove_handlers(lua_State *L)
+{
+    return each_handler(L, false);
+}
+
 /* __index of events objects, so that Lua code can use one as it would a
  * util.events object (prosody.events.fire_event(...), without self):
  * each access returns a function bound to the object. */
@@ -686,6 +731,9 @@ static int events_index(lua_State *L)
         { "fire_event", lua_fire_event },
         { "add_wrapper", lua_add_wrapper },
         { "remove_wrapper", lua_remove_wrapper },
+        { "get_handlers", lua_get_handlers },
+        { "add_handlers", lua_add_handlers },
+        { "remove_handlers", lua_remove_handlers },
         { NULL, NULL }
     };
     const char *key = lua_tostring(L, 2);
@@ -705,4 +753,36 @@ static int events_index(lua_State *L)
         }
     }
     return 0;
+}
+
+/* util.events.new(): a new events object, unobserved. Upvalue: ml. */
+static int lua_events_new(lua_State *L)
+{
+    ml_events_new(L, ml_self(L), NULL, 0);
+    return 1;
+}
+
+/* The loader of require "util.events": the module table { new }. */
+static int open_util_events(lua_State *L)
+{
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, lua_events_new, 1);
+    lua_setfield(L, -2, "new");
+    return 1;
+}
+
+/*
+ * Make require "util.events" give modules Prosody's events library, as
+ * a server's package.path does, for objects whose hooks modules track
+ * (R-EV-15): package.preload["util.events"].
+ */
+void ml_events_open(lua_State *L, struct ml *ml)
+{
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "preload");
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, open_util_events, 1);
+    lua_setfield(L, -2, "util.events");
+    lua_pop(L, 2);
 }
