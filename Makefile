@@ -7,6 +7,10 @@
 #   make check CASES='cases/x/a.case ...'   run only those case files
 #   make check AREA=shared NOTAG=quirk       select cases (knobs below)
 #   make list            the (selected) cases: id, area, rules, tags, needs
+#   make bless CASES=cases/x/new.case   record the expected lines of steps
+#                        that have none from the reference, write them only
+#                        if real Prosody then passes the case (tools/bless);
+#                        FORCE=1 also replaces expected lines that differ
 #   make test            -Werror build + runner self-tests + check (ref and
 #                        Prosody) + valgrind
 #   make valgrind        every case against the reference under memcheck
@@ -18,6 +22,7 @@
 # Knobs
 #   IMPL=ref|prosody|PATH   driver under test (default ref)
 #   EXPECT=FILE             known failures (default expectations/IMPL.txt)
+#   FORCE=1                 make bless: replace expected lines already written
 #   STRICT=1                a known failure (EXPECT todo) that passes is a
 #                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
@@ -87,7 +92,7 @@ DRIVER_DEPS :=
 endif
 
 .PHONY: all check test valgrind results uncovered spec-index install clean \
-	deps prosody-setup selftest list
+	deps prosody-setup selftest list bless
 all: $(REF_DRIVER) $(RUNNER)
 
 deps:
@@ -143,6 +148,15 @@ check: $(RUNNER) $(DRIVER_DEPS)
 		prove -j$(JOBS) $(PROVE_FLAGS) --exec '$(RUN_CMD) --driver $(DRIVER)' $$cases || \
 		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed"; exit 1; }; \
 	done; [ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
+
+# The reference records, real Prosody judges (REPEAT times in a row).
+bless: $(RUNNER) $(REF_DRIVER) prosody-setup
+	$(Q)$(NEED) check
+	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
+	tools/bless $(if $(filter 1,$(FORCE)),--force) --repeat $(REPEAT) \
+		--timeout $(TIMEOUT) --runner $(abspath $(RUNNER)) \
+		--record-driver $(abspath $(REF_DRIVER)) \
+		--judge-driver $(abspath $(PROSODY_DRIVER)) $$cases
 
 list: $(RUNNER)
 	$(Q)tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $(CASES)

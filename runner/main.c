@@ -4,6 +4,8 @@
  *   modlife-run [--timeout SECONDS] [--impl-name NAME] [--expect FILE]
  *               [--strict]
  *               --driver PROGRAM [ARG ...] CASEFILE
+ *   modlife-run [--timeout SECONDS] --record [--force]
+ *               --driver PROGRAM [ARG ...] CASEFILE
  *   modlife-run --parse CASEFILE...
  *   modlife-run --list CASEFILE...
  *
@@ -24,6 +26,8 @@
 static const char usage[] =
 	"usage: modlife-run [--timeout SECONDS] [--impl-name NAME] "
 	"[--expect FILE] [--strict]\n"
+	"                   --driver PROGRAM [ARG ...] CASEFILE\n"
+	"       modlife-run [--timeout SECONDS] --record [--force]\n"
 	"                   --driver PROGRAM [ARG ...] CASEFILE\n"
 	"       modlife-run --parse CASEFILE...\n"
 	"       modlife-run --list CASEFILE...\n";
@@ -92,6 +96,7 @@ struct options {
 	const char *impl_name;
 	const char *expect;
 	bool strict;
+	bool record, force; /* --record, --force */
 };
 
 /*
@@ -107,6 +112,53 @@ static void strict_verdict(struct mlr_outcome *o, const char *expect,
 	mlr_buf_addf(&o->message,
 		     "known failure now passes: remove it from %s (line %u: "
 		     "%s todo %s)", expect, x->lineno, c->id, x->reason);
+}
+
+/* A signal ended the run: everything is cleaned up, die of it. */
+static void die_of_signal(void)
+{
+	int sig = mlr_interrupted();
+
+	fflush(stdout);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * --record: the case file with the driver's output as the expected lines
+ * of the steps that have none (record.c), on stdout; 0, or 1 with the
+ * reason on stderr and nothing on stdout.
+ */
+static int cmd_record(const struct options *opt, int n, char **driver,
+		      const char *path)
+{
+	struct mlr_case c;
+	struct mlr_error e;
+	struct mlr_buf why;
+	char **argv;
+	int i, rc;
+
+	if (mlr_case_load(&c, path, MLR_CASE_PROTOTYPE, &e)) {
+		print_error(stderr, path, &e);
+		mlr_case_release(&c);
+		return 1;
+	}
+	argv = mlr_xcalloc((size_t)n + 1, sizeof *argv);
+	for (i = 0; i < n; i++)
+		argv[i] = driver[i];
+	mlr_buf_init(&why);
+	rc = mlr_record(&c, argv, opt->timeout, opt->force, stdout, &why);
+	free(argv);
+	mlr_case_release(&c);
+	if (mlr_interrupted()) {
+		mlr_buf_release(&why);
+		die_of_signal();
+		return 1;
+	}
+	if (rc)
+		fprintf(stderr, "%s\n", mlr_buf_str(&why));
+	mlr_buf_release(&why);
+	return rc ? 1 : 0;
 }
 
 static int cmd_run(const struct options *opt, int n, char **driver,
@@ -150,19 +202,15 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 	if (!impl_name)
 		impl_name = driver[0];
 
-	rc = mlr_run_case(&c, argv, opt->timeout, &o);
+	rc = mlr_run_case(&c, argv, opt->timeout, 0, &o);
 	free(argv);
 	/* A signal that came outside a wait still ends the run. */
 	if (rc == MLR_IO_INTERRUPT || mlr_interrupted()) {
 		/* Cleaned up already: die of the signal, as prove expects. */
-		int sig = mlr_interrupted();
-
 		mlr_outcome_release(&o);
 		mlr_case_release(&c);
 		mlr_expect_release(&x);
-		fflush(stdout);
-		signal(sig, SIG_DFL);
-		raise(sig);
+		die_of_signal();
 		return 1;
 	}
 	if (opt->strict && todo && o.pass && !o.skipped) {
@@ -188,7 +236,8 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 
 int main(int argc, char **argv)
 {
-	struct options opt = { DEFAULT_TIMEOUT, NULL, NULL, false };
+	struct options opt = { DEFAULT_TIMEOUT, NULL, NULL, false, false,
+			       false };
 	int i = 1, rc;
 
 	mlr_spawn_init();
@@ -228,6 +277,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--strict")) {
 			opt.strict = true;
 			i++;
+		} else if (!strcmp(argv[i], "--record")) {
+			opt.record = true;
+			i++;
+		} else if (!strcmp(argv[i], "--force")) {
+			opt.force = true;
+			i++;
 		} else {
 			return usage_error("unknown or incomplete option: ",
 					   argv[i]);
@@ -239,7 +294,12 @@ int main(int argc, char **argv)
 	if (argc - i < 2)
 		return usage_error("--driver needs a PROGRAM and then a "
 				   "CASEFILE", "");
-	rc = cmd_run(&opt, argc - 1 - i, argv + i, argv[argc - 1]);
+	if (opt.force && !opt.record)
+		return usage_error("--force goes with --record", "");
+	if (opt.record)
+		rc = cmd_record(&opt, argc - 1 - i, argv + i, argv[argc - 1]);
+	else
+		rc = cmd_run(&opt, argc - 1 - i, argv + i, argv[argc - 1]);
 	if (fflush(stdout) || ferror(stdout))
 		return 1;
 	return rc;

@@ -12,6 +12,8 @@
  *   match.c  expected-vs-actual matching of one step (globs, groups)
  *   diff.c   unified diff of the expected and actual transcripts
  *   run.c    one case from start to outcome (spec/PROTOCOL.md)
+ *   expect.c expectations files: known failures (todo) and skips
+ *   record.c --record: the case with the driver's output as expected lines
  *   tap.c    TAP output with the YAML diagnostics block
  *   main.c   command line
  */
@@ -253,6 +255,7 @@ void mlr_kill_active(void);
 
 struct mlr_actual_step {
 	struct mlr_lines lines;
+	bool matched; /* the lines matched the step's expected lines */
 };
 
 struct mlr_outcome {
@@ -276,9 +279,21 @@ struct mlr_outcome {
 
 void mlr_outcome_init(struct mlr_outcome *o);
 void mlr_outcome_release(struct mlr_outcome *o);
+/*
+ * mlr_run_case flags. Recording runs every step whatever it prints (a
+ * mismatch is noted per step, not a failure) and passes when every step
+ * got its result line and the driver then exited cleanly.
+ */
+#define MLR_RUN_RECORD 1u
+
 int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
-		 double timeout, struct mlr_outcome *o);
+		 double timeout, unsigned flags, struct mlr_outcome *o);
 void mlr_run_cleanup(void);
+
+/* ---- record.c ---- */
+
+int mlr_record(const struct mlr_case *c, char *const *driver_argv,
+	       double timeout, bool force, FILE *out, struct mlr_buf *why);
 
 /* ---- expect.c ---- */
 

@@ -56,6 +56,7 @@ struct run {
 	bool started;
 	size_t matched; /* steps whose whole block matched */
 	struct mlr_buf announced; /* the greeting's capabilities, " a b" */
+	unsigned flags; /* MLR_RUN_* */
 };
 
 static void reason(struct run *r, const char *fmt, ...)
@@ -197,6 +198,7 @@ static struct mlr_lines *new_actual_step(struct mlr_outcome *o)
 	mlr_grow(&v, &cap, o->nactual + 1, sizeof *o->actual);
 	o->actual = v;
 	mlr_lines_init(&o->actual[o->nactual].lines);
+	o->actual[o->nactual].matched = false;
 	return &o->actual[o->nactual++].lines;
 }
 
@@ -285,7 +287,15 @@ static int run_step(struct run *r, size_t i)
 			break;
 		}
 		if (mlr_is_result_line(line)) {
-			if (mlr_match_step(s, got->v, got->n, &r->o->div)) {
+			if (r->flags & MLR_RUN_RECORD) {
+				/* Every step counts; whether it matched is noted. */
+				r->o->actual[i].matched = mlr_step_has_lines(s) &&
+					mlr_match_step(s, got->v, got->n,
+						       &r->o->div);
+				memset(&r->o->div, 0, sizeof r->o->div);
+				r->matched++;
+			} else if (mlr_match_step(s, got->v, got->n, &r->o->div)) {
+				r->o->actual[i].matched = true;
 				r->matched++;
 			} else {
 				diverged = true;
@@ -443,12 +453,13 @@ static int start(struct run *r, char *const *driver_argv)
 
 /*
  * Runs case c against the driver command driver_argv (NULL-terminated)
- * with one deadline of timeout seconds, filling o. Returns 0, or
+ * with one deadline of timeout seconds, filling o; flags is 0 or
+ * MLR_RUN_RECORD. Returns 0, or
  * MLR_IO_INTERRUPT when the runner got a termination signal (everything
  * is cleaned up either way).
  */
 int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
-		 double timeout, struct mlr_outcome *o)
+		 double timeout, unsigned flags, struct mlr_outcome *o)
 {
 	struct run r;
 	size_t i;
@@ -458,6 +469,7 @@ int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
 	r.c = c;
 	r.o = o;
 	r.timeout = timeout;
+	r.flags = flags;
 	mlr_buf_init(&r.announced);
 	o->pass = false;
 

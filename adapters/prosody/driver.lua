@@ -86,6 +86,36 @@ end
 package.path = sanitise_paths(source_dir .. "/?.lua;" .. package.path)
 package.cpath = sanitise_paths(source_dir .. "/?.so;" .. package.cpath)
 
+-- Prosody's own files are named as Debian installs them
+-- (/usr/lib/prosody/...), wherever the package was unpacked, so that an
+-- error raised inside Prosody reads the same on every machine. The name is
+-- the chunk name itself, not a rewrite of the output: Lua keeps only the
+-- last 59 bytes of a long chunk name in error messages
+-- ("...ain/build/prosody/usr/lib/prosody/core/modulemanager.lua:411:"),
+-- which no rewrite could restore. This searcher runs before Lua's own
+-- (package.searchers[2]) and loads Prosody's Lua files from the unpacked
+-- tree under their installed names; everything else (C modules, Debian's
+-- Lua libraries) is found as usual.
+local INSTALLED_SOURCE_DIR = "/usr/lib/prosody/"
+
+local function prosody_searcher(name)
+	local rel = name:gsub("%.", "/") .. ".lua"
+	local path = source_dir .. "/" .. rel
+	local f = io.open(path, "rb")
+	if not f then return "\n\tno file '" .. path .. "'" end
+	local code = f:read("a")
+	f:close()
+	-- As luaL_loadfile: a first line starting with '#' is skipped, its
+	-- newline kept so that line numbers stay right.
+	if code:sub(1, 1) == "#" then code = code:gsub("^[^\n]*", "", 1) end
+	local chunk, err = load(code, "@" .. INSTALLED_SOURCE_DIR .. rel)
+	if not chunk then
+		error(("error loading module '%s' from file '%s':\n\t%s"):format(name, path, err), 2)
+	end
+	return chunk, INSTALLED_SOURCE_DIR .. rel
+end
+table.insert(package.searchers, 2, prosody_searcher)
+
 
 ----------------------------------------------------------------------------
 -- Normalisation, escaping and value rendering (PROTOCOL.md §3.3, §5)
@@ -99,10 +129,8 @@ for _, dir in ipairs({ moddir_arg, moddir }) do
 	if not dup then strip_prefixes[#strip_prefixes + 1] = prefix end
 end
 
--- Beyond §5: Prosody's own files are named as Debian installs them
--- (/usr/lib/prosody/...), wherever the package was unpacked, so an error
--- raised inside Prosody reads the same on every machine.
-local INSTALLED_SOURCE_DIR = "/usr/lib/prosody/"
+-- Beyond §5: any other mention of the unpacked tree (CFG_SOURCEDIR, a path
+-- built from it) is rewritten to the installed location too.
 
 local function replace_plain(s, needle, replacement)
 	local out, pos = {}, 1

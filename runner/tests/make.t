@@ -122,4 +122,26 @@ like($out, qr/^4 cases$/m, '... and a count');
 ($rc, $out) = make("list CASES='@all' NOTAG=seed");
 like($out, qr/^2 cases$/m, 'make list NOTAG=: the selection');
 
+# --- make bless: the reference records, real Prosody judges --------------------
+SKIP: {
+	skip 'real Prosody is not set up (make prosody-setup)', 4
+		unless -d 'build/prosody/usr/lib/prosody';
+	mkdir "$tmp/shared";
+	my $proto = "id: proto\ntitle: a prototype\nrules: R-SHARED-2\n\n" .
+		"=== mod_hello.lua\nmodule:log(\"info\", \"hi\");\n\n=== transcript\n" .
+		"> activate a.example\n> load a.example hello\n";
+	my $file = write_file("$tmp/shared/proto.case", $proto);
+	my ($rc, $out) = make("bless CASES=$file");
+	is($rc, 0, 'make bless: a prototype is recorded') or diag($out);
+	like(do { open my $f, '<', $file; local $/; <$f> },
+	     qr/^> load a\.example hello\nlog a\.example:hello info hi\n.*\nok <env hello\@a\.example>\n\z/ms,
+	     '... with the reference\'s lines, Prosody agreeing');
+	(my $changed = $proto) =~ s/\n\z/\nlog a.example:hello info bye\nok true\n/;
+	write_file($file, $changed);
+	($rc, $out) = make("bless CASES=$file");
+	isnt($rc, 0, 'make bless: written lines that differ are refused');
+	($rc, $out) = make("bless CASES=$file FORCE=1");
+	is($rc, 0, 'make bless FORCE=1: replaced') or diag($out);
+}
+
 done_testing();
