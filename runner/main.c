@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_TIMEOUT 10.0
 
@@ -112,6 +113,18 @@ static void strict_verdict(struct mlr_outcome *o, const char *expect,
 	mlr_buf_addf(&o->message,
 		     "known failure now passes: remove it from %s (line %u: "
 		     "%s todo %s)", expect, x->lineno, c->id, x->reason);
+}
+
+/*
+ * Colour the failure report on stderr? Only for a person at a terminal
+ * who did not opt out (no-color.org: NO_COLOR set and not empty), and
+ * not for a terminal that cannot show it.
+ */
+static bool stderr_colour(void)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return isatty(2) && !(no && *no) && !(term && !strcmp(term, "dumb"));
 }
 
 /* A signal ended the run: everything is cleaned up, die of it. */
@@ -226,7 +239,8 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 	if (!o.pass && !todo) {
 		fflush(stdout);
 		fprintf(stderr, "# %s failed against %s:\n", c.path, impl_name);
-		mlr_tap_diagnostics(stderr, &c, &o, impl_name);
+		mlr_tap_diagnostics(stderr, &c, &o, impl_name,
+				    stderr_colour());
 	}
 	mlr_expect_release(&x);
 	mlr_outcome_release(&o);

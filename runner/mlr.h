@@ -321,6 +321,7 @@ void mlr_tap_report(FILE *f, const struct mlr_case *c,
 		    const struct mlr_outcome *o, const char *impl_name,
 		    const char *todo);
 void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
-			 const struct mlr_outcome *o, const char *impl_name);
+			 const struct mlr_outcome *o, const char *impl_name,
+			 bool colour);
 
 #endif

@@ -164,9 +164,35 @@ static void put_scalar(FILE *f, const char *indent, const char *key,
 	fputc('\n', f);
 }
 
-/* key: | followed by lines, at most max of them shown. */
+/*
+ * Terminal colours for the copy of the diagnostics on stderr (main.c
+ * decides: a terminal, NO_COLOR unset). Never in the TAP on stdout:
+ * prove and the YAML reader must see the plain text.
+ */
+#define SGR_BOLD "\033[1m"
+#define SGR_RED "\033[31m"
+#define SGR_GREEN "\033[32m"
+#define SGR_CYAN "\033[36m"
+#define SGR_RESET "\033[0m"
+
+/* The colour of a diff line, by its first byte; NULL for context. */
+static const char *diff_colour(const char *line)
+{
+	if (line[0] == '-')
+		return line[1] == '-' && line[2] == '-' ? SGR_BOLD : SGR_RED;
+	if (line[0] == '+')
+		return line[1] == '+' && line[2] == '+' ? SGR_BOLD : SGR_GREEN;
+	if (line[0] == '@')
+		return SGR_CYAN;
+	return NULL;
+}
+
+/*
+ * key: | followed by lines, at most max of them shown; with colour, the
+ * lines are coloured as diff lines.
+ */
 static void put_block(FILE *f, const char *key, char *const *lines, size_t n,
-		      size_t max, const char *tail, bool raw_tabs)
+		      size_t max, const char *tail, bool raw_tabs, bool colour)
 {
 	struct mlr_buf b;
 	size_t i, shown = n > max ? max : n;
@@ -174,8 +200,14 @@ static void put_block(FILE *f, const char *key, char *const *lines, size_t n,
 	fprintf(f, "  %s: |\n", key);
 	mlr_buf_init(&b);
 	for (i = 0; i < shown; i++) {
+		const char *sgr = colour ? diff_colour(lines[i]) : NULL;
+
 		mlr_buf_adds(&b, "    ");
+		if (sgr)
+			mlr_buf_adds(&b, sgr);
 		show_line(&b, lines[i], i == 0, raw_tabs);
+		if (sgr)
+			mlr_buf_adds(&b, SGR_RESET);
 		mlr_buf_addc(&b, '\n');
 	}
 	if (shown < n)
@@ -316,16 +348,18 @@ void mlr_tap_report(FILE *f, const struct mlr_case *c,
 	}
 	fputc('\n', f);
 	if (!o->pass)
-		mlr_tap_diagnostics(f, c, o, impl_name);
+		mlr_tap_diagnostics(f, c, o, impl_name, false);
 }
 
 /*
  * Writes the YAML diagnostics block of a failed case: the reason, the
  * step, the first divergence, the diff of the transcripts, the driver's
- * stderr and the command that reruns the case.
+ * stderr and the command that reruns the case. colour: bold reason and
+ * step, red and green diff lines (for a terminal only).
  */
 void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
-			 const struct mlr_outcome *o, const char *impl_name)
+			 const struct mlr_outcome *o, const char *impl_name,
+			 bool colour)
 {
 	struct transcripts t;
 	struct mlr_lines diff, err_lines;
@@ -333,6 +367,8 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 	char num[32];
 
 	fputs("  ---\n", f);
+	if (colour)
+		fputs(SGR_BOLD, f);
 	put_scalar(f, "  ", "message", mlr_buf_str(&o->message));
 	if (o->step == 0) {
 		put_scalar(f, "  ", "step", "greeting");
@@ -348,6 +384,8 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 		put_scalar(f, "    ", "command",
 			   c->steps[o->step - 1].command.text);
 	}
+	if (colour)
+		fputs(SGR_RESET, f);
 
 	build_transcripts(&t, c, o);
 	if (o->div.found && o->step >= 1 && o->step <= o->nactual)
@@ -356,7 +394,7 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 	if (mlr_diff_unified(&diff, t.expected.v, t.expected.n, t.actual.v,
 			     t.actual.n, line_eq, 3))
 		put_block(f, "diff", diff.v, diff.n, SHOW_DIFF_LINES, NULL,
-			  false);
+			  false, colour);
 	mlr_lines_release(&diff);
 	mlr_lines_release(&t.expected);
 	mlr_lines_release(&t.actual);
@@ -383,7 +421,7 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 			mlr_buf_addf(&b, "[... %zu more bytes of stderr not kept]",
 				     o->stderr_dropped);
 		put_block(f, "stderr", err_lines.v, err_lines.n, (size_t)-1,
-			  b.len ? b.data : NULL, true);
+			  b.len ? b.data : NULL, true, false);
 		mlr_buf_release(&b);
 		mlr_lines_release(&err_lines);
 	}
