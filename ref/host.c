@@ -8,7 +8,6 @@
  * reference to its module map ('hosts[h].modules').
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "modlife-int.h"
 
@@ -179,78 +178,6 @@ void ml_host_deactivate(lua_State *L, struct ml *ml, int host)
     fire_global(L, ml, "host-deactivated", host);
     lua_pushboolean(L, 1);
     lua_pushnil(L);
-}
-
-/* Push prefix .. (config.get(host, key) or fallback), as usermanager
- * builds a provider module name. */
-static void push_provider_name(lua_State *L, struct ml *ml, int host,
-                               const char *prefix, const char *key,
-                               const char *fallback)
-{
-    lua_pushstring(L, prefix);
-    ml_config_get_field(L, ml, host, key);
-    if (!lua_toboolean(L, -1)) {
-        lua_pop(L, 1);
-        lua_pushstring(L, fallback);
-    }
-    lua_concat(L, 2);
-}
-
-/* usermanager's host-activated handler: load the host's authorization
- * provider, authz_<authorization or "internal">, then, for a local host
- * only (components have no users), its authentication provider,
- * auth_<authentication or "internal_hashed"> ("anonymous" when the old
- * anonymous_login is set, none for "null"). Their failures are ignored
- * (R-HOST-14). Data: the host name. Upvalue: ml. */
-static int on_host_activated(lua_State *L)
-{
-    struct ml *ml = ml_self(L);
-    struct ml_host *h;
-
-    lua_settop(L, 1);
-    push_provider_name(L, ml, 1, "authz_", "authorization", "internal");
-    ml_lc_load(L, ml, 1, 2);
-    lua_settop(L, 1);
-    h = ml_host_at(L, ml, 1);
-    if (!h || strcmp(h->type, "local") != 0)
-        return 0;
-    ml_config_get_field(L, ml, 1, "authentication");    /* 2 */
-    if (!lua_toboolean(L, 2)) {
-        lua_pushliteral(L, "internal_hashed");
-        lua_replace(L, 2);
-    }
-    ml_config_get_field(L, ml, 1, "anonymous_login");
-    if (lua_toboolean(L, 3)) {
-        lua_pushliteral(L, "anonymous");
-        lua_replace(L, 2);
-    }
-    lua_settop(L, 2);
-    if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "null") == 0)
-        return 0;
-    lua_pushliteral(L, "auth_");
-    lua_insert(L, 2);
-    lua_concat(L, 2);
-    ml_lc_load(L, ml, 1, 2);
-    return 0;
-}
-
-/*
- * Register the host-activated handlers of Prosody's managers on the global
- * events: usermanager's at priority 100. (storagemanager's at 101 and
- * portmanager's at 0 have no effect a module can observe; modulemanager's
- * at 0 is registered by lifecycle.c.)
- */
-void ml_hosts_init(lua_State *L, struct ml *ml)
-{
-    int base = lua_gettop(L);
-
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
-    lua_pushliteral(L, "host-activated");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, on_host_activated, 1);
-    lua_pushinteger(L, 100);
-    ml_events_add(L, base + 1, base + 2, base + 3, base + 4);
-    lua_settop(L, base);
 }
 
 static void host_free_cb(void *ud, void *value)

@@ -8,6 +8,7 @@
  *   sort.c       stable sorting of Lua arrays by string
  *   tokens.c     Prosody's visible strings (error tokens, statuses)
  *   host.c       hostmanager: host registry, activate, deactivate
+ *   users.c      usermanager: provider loads, auth-provider handlers
  *   module.c     modulemanager's module maps and module instances
  *   events.c     util.events objects
  *   format.c     Prosody's util.format, applied to log messages
@@ -78,6 +79,7 @@ struct ml {
     int ref_io_close;           /* module runs */
     int ref_format;
     int ref_config;             /* configmanager's host -> section table */
+    int ref_provider_mt;        /* usermanager's provider_mt */
 };
 
 /* ---- call.c ---- */
@@ -128,6 +130,7 @@ enum ml_source {
     ML_SRC_MULTITABLE,          /* util/multitable.lua */
     ML_SRC_MODULEMANAGER,       /* core/modulemanager.lua */
     ML_SRC_MODULEAPI,           /* core/moduleapi.lua */
+    ML_SRC_USERMANAGER,         /* core/usermanager.lua */
 };
 
 const char *ml_token(enum ml_token token);
@@ -163,10 +166,13 @@ struct ml_host {
 
 struct ml_host *ml_host_at(lua_State *L, struct ml *ml, int idx);
 void ml_push_events_for(lua_State *L, struct ml *ml, int host);
-void ml_hosts_init(lua_State *L, struct ml *ml);
 void ml_host_activate(lua_State *L, struct ml *ml, int host);
 void ml_host_deactivate(lua_State *L, struct ml *ml, int host);
 void ml_hosts_release(struct ml *ml);
+
+/* ---- users.c ---- */
+
+void ml_users_init(lua_State *L, struct ml *ml);
 
 /* ---- module.c ---- */
 

@@ -223,7 +223,7 @@ static int init_entry(lua_State *L)
     lua_setfield(L, -2, "events");
     lua_setglobal(L, "prosody");
     ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
-    ml_hosts_init(L, ml);
+    ml_users_init(L, ml);
     ml_lifecycle_init(L, ml);
     lock_globals(L);
     return 0;

@@ -81,6 +81,7 @@ static const char *const sources[] = {
     [ML_SRC_MULTITABLE] = "/usr/lib/prosody/util/multitable.lua",
     [ML_SRC_MODULEMANAGER] = "/usr/lib/prosody/core/modulemanager.lua",
     [ML_SRC_MODULEAPI] = "/usr/lib/prosody/core/moduleapi.lua",
+    [ML_SRC_USERMANAGER] = "/usr/lib/prosody/core/usermanager.lua",
 };
 
 /*
