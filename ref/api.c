@@ -1075,6 +1075,119 @@ static int api_get_option_inherited_set(lua_State *L)
     return 1;
 }
 
+/* ---- timers and cron ---- */
+
+/* clock + <value at 'idx'>, as net.server_epoll computes it at 'line'
+ * with the value in local 'name': raise Lua's error unless the value is
+ * a number or a string that converts to one (string arithmetic has its
+ * own wording). */
+static void check_arith(lua_State *L, int idx, int line, const char *name)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER)
+        return;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        if (lua_stringtonumber(L, lua_tostring(L, idx))) {
+            lua_pop(L, 1);
+            return;
+        }
+        ml_raise_at(L, ML_SRC_SERVER_EPOLL, line,
+                    "attempt to add a 'number' with a 'string'");
+    }
+    ml_raise_at(L, ML_SRC_SERVER_EPOLL, line, "attempt to perform "
+                "arithmetic on a %s value (local '%s')", luaL_typename(L, idx),
+                name);
+}
+
+/* A timer's stop and disarm: timers never fire here (no main loop runs,
+ * as in the Prosody adapter), so there is nothing to stop. */
+static int timer_stop(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+/* timer:reschedule(delay): nothing to move, but net.server_epoll adds the
+ * delay to the clock, which raises for a delay that is not a number. */
+static int timer_reschedule(lua_State *L)
+{
+    check_arith(L, 2, 114, "time");
+    return 0;
+}
+
+/* add_timer(delay, callback, ...): the timer object of moduleapi, a
+ * table.pack of the extra arguments with module_env, callback and id,
+ * whose methods are stop, disarm, reschedule. The timer itself is
+ * net.server_epoll's, which adds the delay to the clock and so raises
+ * for a delay that is not a number. */
+static int api_add_timer(lua_State *L)
+{
+    struct ml *ml = ml_self(L);
+    int n = lua_gettop(L), i;
+
+    if (n < 3)
+        lua_settop(L, n = 3);
+    check_arith(L, 2, 120, "timeout");
+    lua_createtable(L, n - 3, 4);
+    for (i = 4; i <= n; i++) {
+        lua_pushvalue(L, i);
+        lua_rawseti(L, -2, i - 3);
+    }
+    lua_pushinteger(L, n - 3);
+    lua_setfield(L, -2, "n");
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "module_env");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "callback");
+    lua_pushinteger(L, ++ml->seq);
+    lua_setfield(L, -2, "id");
+    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 3);
+    lua_pushcfunction(L, timer_stop);
+    lua_setfield(L, -2, "stop");
+    lua_pushcfunction(L, timer_stop);
+    lua_setfield(L, -2, "disarm");
+    lua_pushcfunction(L, timer_reschedule);
+    lua_setfield(L, -2, "reschedule");
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+/* cron(task_spec): self:depends("cron"), then the spec as a "task"
+ * item. */
+static int api_cron(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushliteral(L, "cron");
+    ml_method_call(L, 1, "depends", 1, 0);
+    lua_pushliteral(L, "task");
+    lua_pushvalue(L, 2);
+    ml_method_call(L, 1, "add_item", 2, 0);
+    return 0;
+}
+
+/* hourly/daily/weekly(name, fun): self:cron({ name, when, run }); a
+ * function as only argument is the fun. Upvalue 2: the 'when'. */
+static int api_periodic(lua_State *L)
+{
+    lua_settop(L, 3);
+    if (lua_isfunction(L, 2)) {
+        lua_pushvalue(L, 2);
+        lua_replace(L, 3);
+        lua_pushnil(L);
+        lua_replace(L, 2);
+    }
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "name");
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_setfield(L, -2, "when");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "run");
+    ml_method_call(L, 1, "cron", 1, 0);
+    return 0;
+}
+
 /* ---- miscellany ---- */
 
 /* context(host): a view of the module with another host; reads and
@@ -1160,11 +1273,16 @@ static const luaL_Reg methods[] = {
     { "handle_items", api_handle_items },
     { "provides", api_provides },
     { "get_directory", api_get_directory },
+    { "add_timer", api_add_timer },
+    { "cron", api_cron },
     { "set_status", api_set_status },
     { "log_status", api_log_status },
     { "get_status", api_get_status },
     { NULL, NULL }
 };
+
+/* The periodic cron methods, each named after its 'when'. */
+static const char *const periods[] = { "hourly", "daily", "weekly", NULL };
 
 /*
  * Create the method table shared by every full api object, and
@@ -1177,6 +1295,12 @@ void ml_api_init(lua_State *L, struct ml *ml)
     luaL_setfuncs(L, methods, 1);
     lua_getfield(L, -1, "hook_tag");
     lua_setfield(L, -2, "hook_stanza");
+    for (const char *const *when = periods; *when; when++) {
+        lua_pushlightuserdata(L, ml);
+        lua_pushstring(L, *when);
+        lua_pushcclosure(L, api_periodic, 2);
+        lua_setfield(L, -2, *when);
+    }
     ml->ref_methods = luaL_ref(L, LUA_REGISTRYINDEX);
 
     lua_newtable(L);

@@ -82,6 +82,7 @@ static const char *const sources[] = {
     [ML_SRC_MODULEMANAGER] = "/usr/lib/prosody/core/modulemanager.lua",
     [ML_SRC_MODULEAPI] = "/usr/lib/prosody/core/moduleapi.lua",
     [ML_SRC_USERMANAGER] = "/usr/lib/prosody/core/usermanager.lua",
+    [ML_SRC_SERVER_EPOLL] = "/usr/lib/prosody/net/server_epoll.lua",
 };
 
 /*
