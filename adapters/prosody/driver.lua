@@ -442,16 +442,15 @@ local function lifecycle(f, ...)
 end
 
 local function activate(host)
-	-- The host exists in the configuration with the options `config` gave
-	-- it, as a `VirtualHost "HOST"` line followed by them would define it
-	-- (none: just the line). hostmanager reads component_module from this
-	-- table; modulemanager and usermanager read the rest through
-	-- configmanager.get, as in a running server.
-	local hosts_config = config.getconfig()
-	if rawget(hosts_config, host) == nil then
-		config.set(host, "defined", true)
-	end
-	return hostmanager.activate(host, hosts_config[host])
+	-- The host's configuration is exactly what `config` set for it
+	-- (PROTOCOL.md §6: empty unless set). A host no `config` named has no
+	-- section, and configmanager gives the global section in its place, as
+	-- configmanager.get does for every option of such a host: no option
+	-- of its own, not even the `defined = true` of a VirtualHost line,
+	-- which the C reference does not have either. hostmanager reads
+	-- component_module from this table; modulemanager and usermanager read
+	-- the rest through configmanager.get, as in a running server.
+	return hostmanager.activate(host, config.getconfig()[host])
 end
 
 -- PROTOCOL.md §6: the value of `config HOST KEY VALUE`, from the words
