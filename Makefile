@@ -26,6 +26,9 @@
 #   STRICT=1                a known failure (EXPECT todo) that passes is a
 #                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
+#   JUNIT=FILE              make check: write JUnit XML for CI to FILE
+#                           (prove --formatter TAP::Formatter::JUnit) instead
+#                           of prove's console summary
 #   CASES=FILES             case files (default: every cases/*/*.case)
 #   Selection, from CASES, for check and list (tools/select); a list is
 #   comma-separated and matches when any item does; knobs combine (and):
@@ -116,13 +119,15 @@ $(B)/runner/%.o: runner/%.c
 $(B)/libmodlife.a: $(REF_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# Executables are linked aside and renamed into place, so that a rebuild
+# never breaks a check that is running them.
 $(REF_DRIVER): $(B)/ref/driver.o $(B)/libmodlife.a
 	$(if $(Q),@echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $$(cat $(B)/.lua-libs) -lm
+	$(Q)$(CC) $(CFLAGS) -o $@.tmp $^ $$(cat $(B)/.lua-libs) -lm && mv -f $@.tmp $@
 
 $(RUNNER): $(RUN_OBJ)
 	$(if $(Q),@echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^
+	$(Q)$(CC) $(CFLAGS) -o $@.tmp $^ && mv -f $@.tmp $@
 
 -include $(REF_OBJ:.o=.d) $(RUN_OBJ:.o=.d) $(B)/ref/driver.d
 
@@ -140,14 +145,22 @@ SELECT_ARGS = $(if $(ID),--id '$(ID)') $(if $(AREA),--area '$(AREA)') \
 	$(if $(RULE),--rule '$(RULE)')
 SELECTED = $(if $(strip $(SELECT_ARGS)),$$(tools/select --runner $(RUNNER) \
 	$(SELECT_ARGS) $(CASES)),$(CASES))
+# JUNIT=FILE: the formatter counts a passing TODO as a failure unless
+# told otherwise; the run's own verdict (STRICT) decides instead.
+JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
+JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::JUnit)
+JUNIT_OUT = $(if $(JUNIT),> '$(JUNIT)')
+JUNIT_SAY = $(if $(JUNIT), (JUnit XML in $(JUNIT)))
 check: $(RUNNER) $(DRIVER_DEPS)
 	$(Q)$(NEED) check
 	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
-		prove -j$(JOBS) $(PROVE_FLAGS) --exec '$(RUN_CMD) --driver $(DRIVER)' $$cases || \
-		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed"; exit 1; }; \
-	done; [ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
+		$(JUNIT_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+			--exec '$(RUN_CMD) --driver $(DRIVER)' $$cases $(JUNIT_OUT) || \
+		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
+	done; [ -z "$(JUNIT)" ] || echo "modlife: passed against $(IMPL)$(JUNIT_SAY)"; \
+	[ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
 
 # The reference records, real Prosody judges (REPEAT times in a row).
 bless: $(RUNNER) $(REF_DRIVER) prosody-setup

@@ -122,6 +122,36 @@ like($out, qr/^4 cases$/m, '... and a count');
 ($rc, $out) = make("list CASES='@all' NOTAG=seed");
 like($out, qr/^2 cases$/m, 'make list NOTAG=: the selection');
 
+# --- JUNIT=FILE ----------------------------------------------------------------------
+{
+	my $wrong = wrapper('wrong', 'correct', "$Selftest::ROOT/" . log_file('basic-wrong'));
+	my $xml = "$tmp/report.xml";
+	my ($rc, $out) = make("check IMPL=$wrong JOBS=1 CASES='" . case_file('basic') . ' ' .
+		case_file('args') . "' JUNIT=$xml");
+	isnt($rc, 0, 'JUNIT=: a failing run still fails make check');
+	like($out, qr/failed \(JUnit XML in \Q$xml\E\)/, '... and names the report');
+	my $x = do { open my $f, '<', $xml or die "$xml: $!"; local $/; <$f> };
+	like($x, qr/\A<testsuites>\n/, 'the report is JUnit XML');
+	like($x, qr/<\/testsuites>\s*\z/, '... complete');
+	my @suites = $x =~ /<testsuite\b/g;
+	is(scalar @suites, 2, '... one testsuite per case file');
+	like($x, qr/<failure\b[^>]*>.*output of step 2 \((?:>|&gt;) load a\.example hello\) differs/s,
+	     '... the failure is listed, with its reason');
+	like($x, qr/name="runner_tests_cases_basic_case"[^>]*>|<testsuite[^>]*name="runner_tests_cases_basic_case"/s,
+	     '... under the case file');
+	my $exp = write_file("$tmp/todo.txt", "basic todo known\n");
+	($rc, $out) = make("check IMPL=$correct JOBS=1 CASES=" . case_file('basic') .
+		" EXPECT=$exp JUNIT=$xml");
+	is($rc, 0, 'JUNIT=: a passing todo passes, as without JUNIT') or diag($out);
+	$x = do { open my $f, '<', $xml or die "$xml: $!"; local $/; <$f> };
+	unlike($x, qr/<failure/, '... and the report agrees');
+	($rc, $out) = make("check IMPL=$correct JOBS=1 CASES=" . case_file('basic') .
+		" EXPECT=$exp JUNIT=$xml STRICT=1");
+	isnt($rc, 0, 'JUNIT= STRICT=1: it fails');
+	$x = do { open my $f, '<', $xml or die "$xml: $!"; local $/; <$f> };
+	like($x, qr/<failure\b.*known failure now passes/s, '... and the report says why');
+}
+
 # --- make bless: the reference records, real Prosody judges --------------------
 SKIP: {
 	skip 'real Prosody is not set up (make prosody-setup)', 4
