@@ -4,10 +4,12 @@
  *
  * A host is a C struct in a hash map keyed by its name (Prosody's
  * 'hosts' table). It owns registry references to its events object and
- * to a small table standing for the host session, and a counted
- * reference to its module map ('hosts[h].modules').
+ * to a small table standing for the host session, which modules also
+ * find in prosody.hosts, and a counted reference to its module map
+ * ('hosts[h].modules').
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "modlife-int.h"
 
@@ -48,6 +50,16 @@ static void host_free(struct ml *ml, struct ml_host *h)
     luaL_unref(ml->L, LUA_REGISTRYINDEX, h->ref_session);
     ml_modmap_unref(ml, h->modules);
     free(h);
+}
+
+/* prosody.hosts[host] = nil (no allocation: cannot raise). */
+static void drop_session(lua_State *L, struct ml *ml, int host)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_hosts);
+    lua_pushvalue(L, host);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
 }
 
 /* Push a result pair nil, "The host <h> ..." built from 'token'. */
@@ -97,11 +109,26 @@ void ml_host_activate(lua_State *L, struct ml *ml, int host)
     lua_pop(L, 1);
     name = lua_tolstring(L, host, &len);
     ml_events_new(L, ml, name, len);
-    lua_createtable(L, 0, 2);
+    /* The host session, prosody.hosts[host]: what of hostmanager's
+     * session modules can use (no modules table, no send). */
+    lua_createtable(L, 0, 5);
     lua_pushvalue(L, host);
     lua_setfield(L, -2, "host");
     lua_pushstring(L, type);
     lua_setfield(L, -2, "type");
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "events");
+    lua_newtable(L);
+    lua_setfield(L, -2, "s2sout");
+    if (strcmp(type, "local") == 0) {
+        lua_newtable(L);
+        lua_setfield(L, -2, "sessions");
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_hosts);
+    lua_pushvalue(L, host);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     ref_session = luaL_ref(L, LUA_REGISTRYINDEX);
     ref_events = luaL_ref(L, LUA_REGISTRYINDEX);
 
@@ -121,6 +148,7 @@ void ml_host_activate(lua_State *L, struct ml *ml, int host)
         }
         luaL_unref(L, LUA_REGISTRYINDEX, ref_events);
         luaL_unref(L, LUA_REGISTRYINDEX, ref_session);
+        drop_session(L, ml, host);
         luaL_error(L, "not enough memory");
     }
     fire_global(L, ml, "host-activated", host);
@@ -175,6 +203,7 @@ void ml_host_deactivate(lua_State *L, struct ml *ml, int host)
     h = ml_map_remove(&ml->hosts, name, len);
     if (h)
         host_free(ml, h);
+    drop_session(L, ml, host);
     fire_global(L, ml, "host-deactivated", host);
     lua_pushboolean(L, 1);
     lua_pushnil(L);

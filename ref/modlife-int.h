@@ -80,6 +80,7 @@ struct ml {
     int ref_format;
     int ref_config;             /* configmanager's host -> section table */
     int ref_provider_mt;        /* usermanager's provider_mt */
+    int ref_hosts;              /* prosody.hosts: host -> session table */
 };
 
 /* ---- call.c ---- */

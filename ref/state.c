@@ -187,6 +187,14 @@ static int global_index(lua_State *L)
     return 0;
 }
 
+/* The global log(level, fmt, ...): the "general" logger, not a module's,
+ * so nothing is reported. */
+static int general_log(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
 /* Lock the globals as Prosody's startup does in a running server
  * (init_global_protection, R-PERHOST-8); rawset still works. */
 static void lock_globals(lua_State *L)
@@ -217,11 +225,22 @@ static int init_entry(lua_State *L)
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);
     /* The 'prosody' global: a place for modules to share state, whose
-     * 'events' is the global events object. */
-    lua_createtable(L, 0, 1);
+     * 'events' is the global events object and 'hosts' the active hosts'
+     * sessions (also the deprecated global 'hosts'). */
+    lua_createtable(L, 0, 2);
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "events");
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "hosts");
+    lua_pushvalue(L, -1);
+    ml->ref_hosts = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setfield(L, -2, "hosts");
     lua_setglobal(L, "prosody");
+    /* _G.log: Prosody's "general" logger, which is no module's (its
+     * messages are not reported, PROTOCOL.md §3.1). */
+    lua_pushcfunction(L, general_log);
+    lua_setglobal(L, "log");
     ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
     ml_users_init(L, ml);
     ml_lifecycle_init(L, ml);
