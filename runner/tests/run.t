@@ -87,7 +87,7 @@ unlike($out, qr/Parse errors/, '... as a test failure, not a parse error');
 
 # --- valgrind -------------------------------------------------------------
 SKIP: {
-	skip 'valgrind is not installed', 4
+	skip 'valgrind is not installed', 8
 		unless system('valgrind --version >/dev/null 2>&1') == 0;
 	for my $t ([ 'pass', 'basic' ], [ 'fail', 'basic-wrong' ],
 		   [ 'fail', 'basic-short' ]) {
@@ -97,6 +97,20 @@ SKIP: {
 	}
 	my $o = `valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=99 $RUN --timeout 20 --driver ${\ driver('correct')} ${\ log_file('basic')} runner/tests/cases/bad/group-across-command.case 2>&1`;
 	is($? >> 8, 0, 'valgrind: clean on a malformed case') or diag($o);
+	# Directives, a capability skip, an expectations skip, --strict.
+	my $vg = 'valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=99';
+	my $exp = File::Temp->new(TEMPLATE => 'mlr-vg.XXXXXX', TMPDIR => 1);
+	print $exp "basic todo pretend\nversions skip not now\n";
+	close $exp;
+	for my $t (
+		[ 'directives', "--driver ${\ driver('checkmods')} ${\ case_file('versions')}" ],
+		[ 'a capability skip', "--driver ${\ driver('correct')} ${\ log_file('basic')} ${\ case_file('needs')}" ],
+		[ 'an expectations skip', "--expect $exp --driver ${\ driver('checkmods')} ${\ case_file('versions')}" ],
+		[ '--strict', "--strict --expect $exp --driver ${\ driver('correct')} ${\ log_file('basic')} ${\ case_file('basic')}" ],
+	) {
+		$o = `$vg $RUN --timeout 20 $t->[1] 2>&1`;
+		is($? >> 8, 0, "valgrind: clean on $t->[0]") or diag($o);
+	}
 }
 
 done_testing();
