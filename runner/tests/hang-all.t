@@ -58,44 +58,6 @@ cmp_ok($elapsed, '<', $bound,
        sprintf('finished in %.1f s, within %d cases x %d s / %d jobs + margin = %.0f s',
 	       $elapsed, $n, $timeout, $jobs, $bound));
 my @left;
-	for my $env (glob '/proc/[0-9]*/environ') {
-		open my $f, '<', $env or next;
-		local $/;
-		my $s = <$f> // '';
-		push @left, $env =~ m{/proc/(\d+)/} if index($s, "MLR_HANG_MARK=$mark\0") >= 0;
-	}
-	return @left;
-}
-
-my $t0 = time;
-my $out = `env TMPDIR=$tmp MLR_HANG_MARK=$mark make --no-print-directory check IMPL=$Selftest::ROOT/runner/tests/drivers/hang TIMEOUT=$timeout JOBS=$jobs 2>&1`;
-my $rc = $? >> 8;
-my $elapsed = time - $t0;
-# The margin: starting the processes of a case costs CPU time, about
-# 0.1 s of wall time per case on two cores, more on a loaded machine.
-my $cores = () = (`cat /proc/cpuinfo` =~ /^processor\s*:/mg);
-my ($load) = split ' ', `cat /proc/loadavg`;
-my $busy = $load / ($cores || 1);
-my $bound = ceil($n / $jobs) * $timeout + 0.1 * $n * ($busy > 1 ? $busy : 1) + 10;
-
-isnt($rc, 0, "make check against a hanging driver fails ($n cases)");
-like($out, qr/^Files=$n, Tests=$n,/m, 'prove ran every case') or diag(substr($out, -2000));
-my $failed = () = $out =~ /^cases\/\S+\.case\s+\(Wstat: 0 Tests: 1 Failed: 1\)$/mg;
-is($failed, $n, 'every case is not ok');
-like($out, qr/timeout: no result line for step 1/, '... by the timeout');
-like($out, qr/was to be skipped .*did not exit within $timeout s/,
-     '... a case it would skip too: it does not exit when its input ends')
-	if grep { /^needs:/m } map { local $/; open my $f, '<', $_; scalar <$f> } @cases;
-cmp_ok($elapsed, '<', $bound,
-       sprintf('finished in %.1f s, within %d cases x %d s / %d jobs + margin = %.0f s',
-	       $elapsed, $n, $timeout, $jobs, $bound));
-# prove --timer: "[HH:MM:SS] cases/x.case ... ok   1012 ms" per case.
-my @ms = $out =~ /^\[[\d:]+\] cases\/\S+ \.+ .*?(\d+) ms/mg;
-is(scalar @ms, $n, 'a time for every case');
-my ($slowest) = sort { $b <=> $a } @ms;
-cmp_ok($slowest // 0, '<', ($timeout + 3) * 1000,
-       "no case took much longer than the ${timeout} s timeout (slowest: @{[ $slowest // '?' ]} ms)");
-my @left;
 for (1 .. 100) {
 	@left = marked();
 	last unless @left;
