@@ -1075,6 +1075,56 @@ static int api_get_option_inherited_set(lua_State *L)
     return 1;
 }
 
+/* get_option_path(name, default, parent): the option as a string,
+ * resolved against parent (default: the module's directory; a key of
+ * prosody.paths names that path) as util.paths.resolve_relative_path
+ * does: trailing slashes of parent and a leading "./" of the value
+ * dropped, and an absolute value kept as it is. */
+static int api_get_option_path(lua_State *L)
+{
+    const char *parent, *value;
+    size_t len;
+
+    lua_settop(L, 4);
+    if (lua_isnil(L, 4)) {
+        ml_method_call(L, 1, "get_directory", 0, 1);
+        lua_replace(L, 4);
+    } else {
+        lua_getglobal(L, "prosody");
+        lua_getfield(L, -1, "paths");
+        lua_pushvalue(L, 4);
+        lua_gettable(L, -2);
+        if (lua_toboolean(L, -1))
+            lua_replace(L, 4);
+        lua_settop(L, 4);
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    ml_method_call(L, 1, "get_option_string", 2, 1);    /* 5 */
+    if (lua_isnil(L, 5))
+        return 1;
+    parent = lua_tolstring(L, 4, &len);
+    if (!parent || lua_type(L, 4) != LUA_TSTRING)
+        return luaL_error(L, "attempt to index a %s value (local "
+                          "'parent_path')", luaL_typename(L, 4));
+    while (len > 0 && parent[len - 1] == '/')
+        len--;
+    value = lua_tostring(L, 5);
+    if (value[0] == '.' && value[1] == '/') {
+        for (value++; *value == '/'; value++)
+            ;
+    }
+    if (value[0] == '/') {
+        lua_pushstring(L, value);
+        return 1;
+    }
+    lua_pushlstring(L, parent, len);
+    lua_pushliteral(L, "/");
+    lua_pushstring(L, value);
+    lua_concat(L, 3);
+    return 1;
+}
+
 /* ---- timers and cron ---- */
 
 /* clock + <value at 'idx'>, as net.server_epoll computes it at 'line'
@@ -1266,6 +1316,7 @@ static const luaL_Reg methods[] = {
     { "get_option_array", api_get_option_array },
     { "get_option_set", api_get_option_set },
     { "get_option_inherited_set", api_get_option_inherited_set },
+    { "get_option_path", api_get_option_path },
     { "context", api_context },
     { "add_item", api_add_item },
     { "remove_item", api_remove_item },

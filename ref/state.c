@@ -187,6 +187,22 @@ static int global_index(lua_State *L)
     return 0;
 }
 
+/* Push prosody.paths as a server started like the Prosody adapter has it:
+ * the installed source directory, the module directory as plugin
+ * directory, the relative defaults for config and data. */
+static void push_paths(lua_State *L, struct ml *ml)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushliteral(L, "/usr/lib/prosody");
+    lua_setfield(L, -2, "source");
+    lua_pushliteral(L, ".");
+    lua_setfield(L, -2, "config");
+    lua_pushstring(L, ml->moddir);
+    lua_setfield(L, -2, "plugins");
+    lua_pushliteral(L, "data");
+    lua_setfield(L, -2, "data");
+}
+
 /* The global log(level, fmt, ...): the "general" logger, not a module's,
  * so nothing is reported. */
 static int general_log(lua_State *L)
@@ -236,6 +252,8 @@ static int init_entry(lua_State *L)
     lua_pushvalue(L, -1);
     ml->ref_hosts = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_setfield(L, -2, "hosts");
+    push_paths(L, ml);
+    lua_setfield(L, -2, "paths");
     lua_setglobal(L, "prosody");
     /* _G.log: Prosody's "general" logger, which is no module's (its
      * messages are not reported, PROTOCOL.md §3.1). */

@@ -145,12 +145,32 @@ local function replace_plain(s, needle, replacement)
 	return table.concat(out)
 end
 
+-- Replace the directory path `dir` where it is a whole path or a prefix
+-- of one (followed by "/", the end, or a character that cannot continue a
+-- file name), so prosody.paths.source reads as the installed path too.
+local function replace_dir(s, dir, replacement)
+	local out, pos = {}, 1
+	while true do
+		local i, j = s:find(dir, pos, true)
+		if not i then break end
+		out[#out + 1] = s:sub(pos, i - 1)
+		if s:sub(j + 1, j + 1):match("^[%w_.%-]$") then
+			out[#out + 1] = dir
+		else
+			out[#out + 1] = replacement
+		end
+		pos = j + 1
+	end
+	out[#out + 1] = s:sub(pos)
+	return table.concat(out)
+end
+
 local function normalise(s)
 	for _, prefix in ipairs(strip_prefixes) do
 		s = replace_plain(s, prefix, "")
 	end
 	if source_dir .. "/" ~= INSTALLED_SOURCE_DIR then
-		s = replace_plain(s, source_dir .. "/", INSTALLED_SOURCE_DIR)
+		s = replace_dir(s, source_dir, INSTALLED_SOURCE_DIR:sub(1, -2))
 	end
 	-- A traceback starts the string or follows a newline; the newline stays.
 	if s:sub(1, 16) == "stack traceback:" then
