@@ -203,6 +203,33 @@ static void push_paths(lua_State *L, struct ml *ml)
     lua_setfield(L, -2, "data");
 }
 
+/* Set the plain fields of Prosody's 'prosody' global (on top of the
+ * stack) that a module might read: version, platform, process type, the
+ * (empty) session tables, also as the deprecated globals bare_sessions
+ * and full_sessions. */
+static void push_process_fields(lua_State *L)
+{
+    static const char *const tables[] = {
+        "bare_sessions", "full_sessions", "incoming_s2s", NULL
+    };
+    const char *const *name;
+
+    lua_pushliteral(L, "0.12.3");
+    lua_setfield(L, -2, "version");
+    lua_pushliteral(L, "posix");
+    lua_setfield(L, -2, "platform");
+    lua_pushliteral(L, "prosody");
+    lua_setfield(L, -2, "process_type");
+    for (name = tables; *name; name++) {
+        lua_newtable(L);
+        if (strcmp(*name, "incoming_s2s") != 0) {
+            lua_pushvalue(L, -1);
+            lua_setglobal(L, *name);
+        }
+        lua_setfield(L, -2, *name);
+    }
+}
+
 /* The global log(level, fmt, ...): the "general" logger, not a module's,
  * so nothing is reported. */
 static int general_log(lua_State *L)
@@ -211,18 +238,41 @@ static int general_log(lua_State *L)
     return 0;
 }
 
-/* Lock the globals as Prosody's startup does in a running server
- * (init_global_protection, R-PERHOST-8); rawset still works. */
-static void lock_globals(lua_State *L)
+/* prosody.lock_globals(): setmetatable(_G, locked_globals_mt), the
+ * metatable being upvalue 1. */
+static int lock_globals(lua_State *L)
 {
     lua_pushglobaltable(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_setmetatable(L, -2);
+    return 0;
+}
+
+/* prosody.unlock_globals(): setmetatable(_G, nil). */
+static int unlock_globals(lua_State *L)
+{
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    lua_setmetatable(L, -2);
+    return 0;
+}
+
+/* Prosody's init_global_protection (R-PERHOST-8): prosody.lock_globals
+ * and prosody.unlock_globals for the table at 'prosody', then lock the
+ * globals, as in a running server; rawset still works. */
+static void protect_globals(lua_State *L, int prosody)
+{
     lua_createtable(L, 0, 2);
     lua_pushcfunction(L, global_index);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, global_newindex);
     lua_setfield(L, -2, "__newindex");
-    lua_setmetatable(L, -2);
-    lua_pop(L, 1);
+    lua_pushcclosure(L, lock_globals, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, prosody, "lock_globals");
+    lua_pushcfunction(L, unlock_globals);
+    lua_setfield(L, prosody, "unlock_globals");
+    lua_call(L, 0, 0);
 }
 
 /* Protected set-up of a new state, in the order of Prosody's startup:
@@ -232,6 +282,7 @@ static void lock_globals(lua_State *L)
 static int init_entry(lua_State *L)
 {
     struct ml *ml = lua_touserdata(L, 1);
+    int events, prosody;
 
     luaL_openlibs(L);
     ml_loader_init(L, ml);
@@ -240,29 +291,35 @@ static int init_entry(lua_State *L)
     ml_config_init(L, ml);
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);
+    events = lua_gettop(L);
+    lua_pushvalue(L, events);
+    ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
     /* The 'prosody' global: a place for modules to share state, whose
      * 'events' is the global events object and 'hosts' the active hosts'
      * sessions (also the deprecated global 'hosts'). */
-    lua_createtable(L, 0, 2);
-    lua_pushvalue(L, -2);
-    lua_setfield(L, -2, "events");
+    lua_createtable(L, 0, 16);
+    prosody = lua_gettop(L);
+    lua_pushvalue(L, events);
+    lua_setfield(L, prosody, "events");
     lua_newtable(L);
     lua_pushvalue(L, -1);
     lua_setglobal(L, "hosts");
     lua_pushvalue(L, -1);
     ml->ref_hosts = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_setfield(L, -2, "hosts");
+    lua_setfield(L, prosody, "hosts");
     push_paths(L, ml);
-    lua_setfield(L, -2, "paths");
+    lua_setfield(L, prosody, "paths");
+    push_process_fields(L);
+    lua_pushvalue(L, prosody);
     lua_setglobal(L, "prosody");
     /* _G.log: Prosody's "general" logger, which is no module's (its
      * messages are not reported, PROTOCOL.md §3.1). */
     lua_pushcfunction(L, general_log);
     lua_setglobal(L, "log");
-    ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
     ml_users_init(L, ml);
     ml_lifecycle_init(L, ml);
-    lock_globals(L);
+    protect_globals(L, prosody);
+    lua_settop(L, events - 1);
     return 0;
 }
 
