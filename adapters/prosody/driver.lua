@@ -24,26 +24,20 @@ local AUTOLOAD = { "posix", "presence", "message", "iq", "offline", "c2s", "s2s"
 ----------------------------------------------------------------------------
 -- Standard output belongs to the protocol.
 --
--- Keep the real stdout for protocol lines and point everything else that Lua
--- code could use to reach stdout at stderr, before any Prosody file is
--- loaded: print (util.startup and util.dependencies print their complaints),
--- io.write (the default output file) and io.stdout (looked up by
--- core.loggingmanager's console and stdout sinks when it is required).
+-- The wrapper (modlife-prosody) starts this file with the protocol stream
+-- on file descriptor 3 and stdout pointed at stderr, so that print,
+-- io.write and io.stdout stay Lua's own functions (print is a C function,
+-- as tostring(print) shows in a server whose functions all have
+-- Prosody's metatable) and still cannot write into the protocol stream.
 ----------------------------------------------------------------------------
 
-local proto_out = io.stdout
 local stderr = io.stderr
-proto_out:setvbuf("line")
-io.output(stderr)
-io.stdout = stderr
-print = function (...) -- luacheck: ignore 121
-	local n = select("#", ...)
-	local parts = {}
-	for i = 1, n do
-		parts[i] = tostring((select(i, ...)))
-	end
-	stderr:write(table.concat(parts, "\t"), "\n")
+local proto_out = io.open("/dev/fd/3", "w")
+if not proto_out then
+	stderr:write("modlife-prosody: no protocol stream on fd 3 (use the modlife-prosody wrapper)\n")
+	os.exit(1)
 end
+proto_out:setvbuf("line")
 
 -- Once stdin is closed the driver must write nothing more (PROTOCOL.md §2).
 local output_open = true
