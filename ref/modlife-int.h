@@ -9,6 +9,8 @@
  *   tokens.c     Prosody's visible strings (error tokens, statuses)
  *   host.c       hostmanager: host registry, activate, deactivate
  *   users.c      usermanager: provider loads, auth-provider handlers
+ *   startup.c    util.startup: the 'prosody' global, locked globals,
+ *                the function metatable
  *   module.c     modulemanager's module maps and module instances
  *   events.c     util.events objects
  *   format.c     Prosody's util.format, applied to log messages
@@ -171,6 +173,12 @@ void ml_push_events_for(lua_State *L, struct ml *ml, int host);
 void ml_host_activate(lua_State *L, struct ml *ml, int host);
 void ml_host_deactivate(lua_State *L, struct ml *ml, int host);
 void ml_hosts_release(struct ml *ml);
+
+/* ---- startup.c ---- */
+
+void ml_startup_functions(lua_State *L);
+void ml_startup_prosody(lua_State *L, struct ml *ml, int events);
+void ml_startup_protect(lua_State *L, int prosody);
 
 /* ---- users.c ---- */
 

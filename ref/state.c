@@ -169,122 +169,17 @@ const char *ml_moddir(const struct ml *ml)
     return ml->moddir;
 }
 
-/* __newindex of the locked _G: "Attempt to set a global: K = V", raised
- * at the assignment. */
-static int global_newindex(lua_State *L)
-{
-    luaL_tolstring(L, 2, NULL);
-    luaL_tolstring(L, 3, NULL);
-    return luaL_error(L, "Attempt to set a global: %s = %s",
-                      lua_tostring(L, -2), lua_tostring(L, -1));
-}
-
-/* __index of the locked _G: a missing global reads as nil (Prosody also
- * logs a warning, on its own logger). */
-static int global_index(lua_State *L)
-{
-    (void)L;
-    return 0;
-}
-
-/* Push prosody.paths as a server started like the Prosody adapter has it:
- * the installed source directory, the module directory as plugin
- * directory, the relative defaults for config and data. */
-static void push_paths(lua_State *L, struct ml *ml)
-{
-    lua_createtable(L, 0, 4);
-    lua_pushliteral(L, "/usr/lib/prosody");
-    lua_setfield(L, -2, "source");
-    lua_pushliteral(L, ".");
-    lua_setfield(L, -2, "config");
-    lua_pushstring(L, ml->moddir);
-    lua_setfield(L, -2, "plugins");
-    lua_pushliteral(L, "data");
-    lua_setfield(L, -2, "data");
-}
-
-/* Set the plain fields of Prosody's 'prosody' global (on top of the
- * stack) that a module might read: version, platform, process type, the
- * (empty) session tables, also as the deprecated globals bare_sessions
- * and full_sessions. */
-static void push_process_fields(lua_State *L)
-{
-    static const char *const tables[] = {
-        "bare_sessions", "full_sessions", "incoming_s2s", NULL
-    };
-    const char *const *name;
-
-    lua_pushliteral(L, "0.12.3");
-    lua_setfield(L, -2, "version");
-    lua_pushliteral(L, "posix");
-    lua_setfield(L, -2, "platform");
-    lua_pushliteral(L, "prosody");
-    lua_setfield(L, -2, "process_type");
-    for (name = tables; *name; name++) {
-        lua_newtable(L);
-        if (strcmp(*name, "incoming_s2s") != 0) {
-            lua_pushvalue(L, -1);
-            lua_setglobal(L, *name);
-        }
-        lua_setfield(L, -2, *name);
-    }
-}
-
-/* The global log(level, fmt, ...): the "general" logger, not a module's,
- * so nothing is reported. */
-static int general_log(lua_State *L)
-{
-    (void)L;
-    return 0;
-}
-
-/* prosody.lock_globals(): setmetatable(_G, locked_globals_mt), the
- * metatable being upvalue 1. */
-static int lock_globals(lua_State *L)
-{
-    lua_pushglobaltable(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_setmetatable(L, -2);
-    return 0;
-}
-
-/* prosody.unlock_globals(): setmetatable(_G, nil). */
-static int unlock_globals(lua_State *L)
-{
-    lua_pushglobaltable(L);
-    lua_pushnil(L);
-    lua_setmetatable(L, -2);
-    return 0;
-}
-
-/* Prosody's init_global_protection (R-PERHOST-8): prosody.lock_globals
- * and prosody.unlock_globals for the table at 'prosody', then lock the
- * globals, as in a running server; rawset still works. */
-static void protect_globals(lua_State *L, int prosody)
-{
-    lua_createtable(L, 0, 2);
-    lua_pushcfunction(L, global_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, global_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcclosure(L, lock_globals, 1);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, prosody, "lock_globals");
-    lua_pushcfunction(L, unlock_globals);
-    lua_setfield(L, prosody, "unlock_globals");
-    lua_call(L, 0, 0);
-}
-
 /* Protected set-up of a new state, in the order of Prosody's startup:
- * standard libraries, captured functions, the api method table, the
- * global events object, the managers' global handlers, and last the lock
- * on the globals. */
+ * standard libraries, the function metatable, captured functions, the
+ * api method table, the global events object and the 'prosody' global,
+ * the managers' global handlers, and last the lock on the globals. */
 static int init_entry(lua_State *L)
 {
     struct ml *ml = lua_touserdata(L, 1);
-    int events, prosody;
+    int events;
 
     luaL_openlibs(L);
+    ml_startup_functions(L);
     ml_loader_init(L, ml);
     ml_array_init(L);
     ml_events_open(L, ml);
@@ -294,31 +189,10 @@ static int init_entry(lua_State *L)
     events = lua_gettop(L);
     lua_pushvalue(L, events);
     ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
-    /* The 'prosody' global: a place for modules to share state, whose
-     * 'events' is the global events object and 'hosts' the active hosts'
-     * sessions (also the deprecated global 'hosts'). */
-    lua_createtable(L, 0, 16);
-    prosody = lua_gettop(L);
-    lua_pushvalue(L, events);
-    lua_setfield(L, prosody, "events");
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setglobal(L, "hosts");
-    lua_pushvalue(L, -1);
-    ml->ref_hosts = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_setfield(L, prosody, "hosts");
-    push_paths(L, ml);
-    lua_setfield(L, prosody, "paths");
-    push_process_fields(L);
-    lua_pushvalue(L, prosody);
-    lua_setglobal(L, "prosody");
-    /* _G.log: Prosody's "general" logger, which is no module's (its
-     * messages are not reported, PROTOCOL.md §3.1). */
-    lua_pushcfunction(L, general_log);
-    lua_setglobal(L, "log");
+    ml_startup_prosody(L, ml, events);              /* events+1 */
     ml_users_init(L, ml);
     ml_lifecycle_init(L, ml);
-    protect_globals(L, prosody);
+    ml_startup_protect(L, events + 1);
     lua_settop(L, events - 1);
     return 0;
 }
