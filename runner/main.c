@@ -110,6 +110,7 @@ static void strict_verdict(struct mlr_outcome *o, const char *expect,
 			   const struct mlr_expectation *x)
 {
 	o->pass = false;
+	o->known_failure_passed = true;
 	mlr_buf_addf(&o->message,
 		     "known failure now passes: remove it from %s (line %u: "
 		     "%s todo %s)", expect, x->lineno, c->id, x->reason);
@@ -209,6 +210,11 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 		return 0;
 	}
 	todo = x.kind == MLR_EXPECT_TODO ? x.reason : NULL;
+	/* The rerun line must rerun the case as judged here. */
+	if (opt->expect)
+		mlr_buf_addf(&o.rerun_extra, " EXPECT=%s", opt->expect);
+	if (opt->strict)
+		mlr_buf_adds(&o.rerun_extra, " STRICT=1");
 	argv = mlr_xcalloc((size_t)n + 1, sizeof *argv);
 	for (i = 0; i < n; i++)
 		argv[i] = driver[i];

@@ -267,6 +267,10 @@ struct mlr_outcome {
 	 */
 	bool skipped;
 	struct mlr_buf skip_reason;
+	/* --strict: every step passed, but the case is listed as todo */
+	bool known_failure_passed;
+	/* appended to the rerun command: " EXPECT=FILE STRICT=1" (main.c) */
+	struct mlr_buf rerun_extra;
 	struct mlr_buf message;
 	size_t step; /* 0: before step 1; nsteps+1: after stdin was closed */
 	struct mlr_divergence div;

@@ -19,6 +19,7 @@ void mlr_outcome_init(struct mlr_outcome *o)
 	memset(o, 0, sizeof *o);
 	mlr_buf_init(&o->message);
 	mlr_buf_init(&o->skip_reason);
+	mlr_buf_init(&o->rerun_extra);
 	mlr_lines_init(&o->after);
 	mlr_buf_init(&o->stderr_text);
 }
@@ -29,6 +30,7 @@ void mlr_outcome_release(struct mlr_outcome *o)
 
 	mlr_buf_release(&o->message);
 	mlr_buf_release(&o->skip_reason);
+	mlr_buf_release(&o->rerun_extra);
 	for (i = 0; i < o->nactual; i++)
 		mlr_lines_release(&o->actual[i].lines);
 	free(o->actual);

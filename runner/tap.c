@@ -370,7 +370,9 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 	if (colour)
 		fputs(SGR_BOLD, f);
 	put_scalar(f, "  ", "message", mlr_buf_str(&o->message));
-	if (o->step == 0) {
+	if (o->known_failure_passed) {
+		put_scalar(f, "  ", "step", "none: every step passed");
+	} else if (o->step == 0) {
 		put_scalar(f, "  ", "step", "greeting");
 	} else if (o->skipped) {
 		put_scalar(f, "  ", "step",
@@ -427,7 +429,8 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 	}
 
 	mlr_buf_init(&b);
-	mlr_buf_addf(&b, "make check IMPL=%s CASES=%s", impl_name, c->path);
+	mlr_buf_addf(&b, "make check IMPL=%s CASES=%s%s", impl_name, c->path,
+		     mlr_buf_str(&o->rerun_extra));
 	put_scalar(f, "  ", "rerun", b.data);
 	mlr_buf_release(&b);
 	fputs("  ...\n", f);

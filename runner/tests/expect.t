@@ -72,6 +72,9 @@ subtest '--strict: a listed todo case that passes is not ok' => sub {
 	like($r->{message}, qr/^known failure now passes: remove it from \Q$listed\E \(line 4: basic todo replays/,
 	     'says which entry to remove') or diag($r->{out});
 	like($r->{err}, qr/known failure now passes/, '... on stderr too');
+	is($r->{yaml}{step}, 'none: every step passed', '... no step is blamed');
+	like($r->{yaml}{rerun}, qr/ CASES=\S+basic\.case EXPECT=\Q$listed\E STRICT=1$/,
+	     '... and the rerun line reruns it as judged');
 	check_clean($r);
 };
 $r = run_with($listed, 'basic-wrong', '--strict');
