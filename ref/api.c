@@ -1125,6 +1125,85 @@ static int api_get_option_path(lua_State *L)
     return 1;
 }
 
+/* ---- metrics (statsmanager with statistics disabled, as in 0.12.3's
+ * default configuration) ---- */
+
+/* The measure function of a server without statistics: returns itself. */
+static int stats_measure(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    return 1;
+}
+
+/* measure(name, stat_type, conf): a "measure" item {name, type, conf},
+ * then statsmanager.measure(...), which returns its own dummy. */
+static int api_measure(lua_State *L)
+{
+    lua_settop(L, 4);
+    lua_pushliteral(L, "measure");
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "name");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "type");
+    lua_pushvalue(L, 4);
+    lua_setfield(L, -2, "conf");
+    ml_method_call(L, 1, "add_item", 2, 0);
+    lua_pushnil(L);
+    lua_pushcclosure(L, stats_measure, 1);
+    lua_pushvalue(L, -1);
+    lua_setupvalue(L, -2, 1);
+    return 1;
+}
+
+/* The dummy metric family: any field and any call give it back, writes
+ * are dropped. */
+static int dummy_self(lua_State *L)
+{
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int dummy_drop(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+/* metric(type, name, unit, description, label_keys, conf): for a host
+ * module the label keys become array{"host"} + label_keys (util.array's
+ * append, which raises for nil ones); a "metric" item {name, mf}; the
+ * metric family is statsmanager's dummy, scoped (no-op) to the host. */
+static int api_metric(lua_State *L)
+{
+    lua_settop(L, 7);
+    lua_getfield(L, 1, "host");
+    if (!ml_is_star(L, 8) && lua_type(L, 6) != LUA_TTABLE &&
+        lua_type(L, 6) != LUA_TSTRING &&
+        luaL_getmetafield(L, 6, "__len") == LUA_TNIL)
+        return ml_raise_at(L, ML_SRC_ARRAY, 212, "attempt to get length of "
+                           "a %s value (local 'ina')", luaL_typename(L, 6));
+    lua_settop(L, 7);
+    lua_newtable(L);                                /* 8: the dummy */
+    lua_createtable(L, 0, 3);
+    lua_pushcfunction(L, dummy_self);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, dummy_self);
+    lua_setfield(L, -2, "__call");
+    lua_pushcfunction(L, dummy_drop);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, 8);
+    lua_pushliteral(L, "metric");
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "name");
+    lua_pushvalue(L, 8);
+    lua_setfield(L, -2, "mf");
+    ml_method_call(L, 1, "add_item", 2, 0);
+    lua_settop(L, 8);
+    return 1;
+}
+
 /* ---- timers and cron ---- */
 
 /* clock + <value at 'idx'>, as net.server_epoll computes it at 'line'
@@ -1325,6 +1404,8 @@ static const luaL_Reg methods[] = {
     { "provides", api_provides },
     { "get_directory", api_get_directory },
     { "add_timer", api_add_timer },
+    { "measure", api_measure },
+    { "metric", api_metric },
     { "cron", api_cron },
     { "set_status", api_set_status },
     { "log_status", api_log_status },

@@ -83,6 +83,7 @@ static const char *const sources[] = {
     [ML_SRC_MODULEAPI] = "/usr/lib/prosody/core/moduleapi.lua",
     [ML_SRC_USERMANAGER] = "/usr/lib/prosody/core/usermanager.lua",
     [ML_SRC_SERVER_EPOLL] = "/usr/lib/prosody/net/server_epoll.lua",
+    [ML_SRC_ARRAY] = "/usr/lib/prosody/util/array.lua",
 };
 
 /*
