@@ -182,14 +182,20 @@ valgrind: $(RUNNER) $(REF_DRIVER)
 	$(Q)$(NEED) valgrind
 	prove -j$(JOBS) --exec '$(abspath $(RUNNER)) --timeout 120 --impl-name ref-valgrind --driver $(abspath tools/valgrind-driver) $(abspath $(REF_DRIVER))' $(CASES)
 
+# Cases whose expected log has a group: their outcome may vary from run to
+# run on Prosody (hash seeds, pairs() order), so make test runs them 20
+# times in a row there.
+UNORDERED_CASES = $(shell grep -l '^{ ' $(CASES) /dev/null)
+
 test:
 	$(MAKE) clean-objs
 	$(MAKE) WERROR=1 all
 	$(MAKE) selftest
 	tools/spec-index --check
 	tools/uncovered
-	$(MAKE) check IMPL=ref
-	$(MAKE) check IMPL=prosody REPEAT=20
+	$(MAKE) check IMPL=ref STRICT=1
+	$(MAKE) check IMPL=prosody STRICT=1
+	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
 	$(MAKE) valgrind
 
 .PHONY: clean-objs
