@@ -137,18 +137,18 @@ static void push_handler(lua_State *L, struct ml *ml, int host, int session,
     lua_pushcclosure(L, fn, 4);
 }
 
-/* Push prefix .. (config.get(host, key) or fallback), as usermanager
- * builds a provider module name. */
-static void push_provider_name(lua_State *L, struct ml *ml, int host,
-                               const char *prefix, const char *key,
-                               const char *fallback)
+/* Replace the name on top of the stack by prefix .. name, raising as
+ * usermanager.lua does at 'line' (local 'local') for a value that does
+ * not concatenate. */
+static void prefix_name(lua_State *L, const char *prefix, int line,
+                        const char *local)
 {
+    if (!lua_isstring(L, -1) &&
+        luaL_getmetafield(L, -1, "__concat") == LUA_TNIL)
+        ml_raise_at(L, ML_SRC_USERMANAGER, line, "attempt to concatenate a "
+                    "%s value (local '%s')", luaL_typename(L, -1), local);
     lua_pushstring(L, prefix);
-    ml_config_get_field(L, ml, host, key);
-    if (!lua_toboolean(L, -1)) {
-        lua_pop(L, 1);
-        lua_pushstring(L, fallback);
-    }
+    lua_insert(L, -2);
     lua_concat(L, 2);
 }
 
@@ -165,7 +165,12 @@ static int on_host_activated(lua_State *L)
     int events, session;
 
     lua_settop(L, 1);
-    push_provider_name(L, ml, 1, "authz_", "authorization", "internal");
+    ml_config_get_field(L, ml, 1, "authorization");
+    if (!lua_toboolean(L, 2)) {
+        lua_pushliteral(L, "internal");
+        lua_replace(L, 2);
+    }
+    prefix_name(L, "authz_", 68, "authz_provider_name");
     ml_lc_load(L, ml, 1, 2);
     lua_settop(L, 1);
     h = ml_host_at(L, ml, 1);
@@ -189,9 +194,7 @@ static int on_host_activated(lua_State *L)
     if (lua_type(L, -1) == LUA_TSTRING &&
         strcmp(lua_tostring(L, -1), "null") == 0)
         return 0;
-    lua_pushliteral(L, "auth_");
-    lua_insert(L, -2);
-    lua_concat(L, 2);
+    prefix_name(L, "auth_", 97, "auth_provider");
     ml_lc_load(L, ml, 1, lua_gettop(L));
     return 0;
 }
