@@ -258,10 +258,7 @@ static int api_wrap_global(lua_State *L)
 static int api_wrap_object_event(lua_State *L)
 {
     lua_settop(L, 4);
-    if (ml_events_is(L, 2))
-        ml_events_push_wrappers(L, 2);
-    else
-        lua_getfield(L, 2, "wrappers");
+    lua_getfield(L, 2, "wrappers");
     if (!lua_toboolean(L, -1)) {
         lua_pushliteral(L, "no wrappers");
         return lua_error(L);

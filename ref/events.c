@@ -1,18 +1,24 @@
 /*
  * events.c - util.events objects: prioritised handlers per event name.
  *
- * An events object is a userdata holding its owner's name (for the
- * driver's event lines) and four user values:
+ * What Lua code sees of an events object is, as in Prosody, a plain table
+ * of functions (add_handler, remove_handler, add_handlers,
+ * remove_handlers, get_handlers, fire_event, add_wrapper, remove_wrapper,
+ * and 'wrappers', a table whose add_handler and remove_handler add and
+ * remove wrappers). Those functions are closures over the object's core,
+ * a userdata holding its owner's name (for the driver's event lines) and
+ * three user values:
  *   1  event name -> entry, where
  *        entry[1]  handler -> priority     (what Prosody calls the event map)
  *        entry[2]  handler -> registration number, the tie-break
  *        entry[3]  the sorted handler array, built lazily, dropped on change
  *   2  event name -> array of per-event wrappers
  *   3  the array of global wrappers, or nil
- *   4  the object's 'wrappers' handler-like object, made on first use
- * Handlers, priorities and the sorted arrays are Lua values, so a
- * dispatch can hold its snapshot on the Lua stack while handlers run and
- * raise.
+ *   4  the debug hook (set_debug_hook), or nil
+ * A weak-keyed registry table maps each table to its core, so that the
+ * C side (ml_events_*) takes either. Handlers, priorities and the sorted
+ * arrays are Lua values, so a dispatch can hold its snapshot on the Lua
+ * stack while handlers run and raise.
  *
  * Wrappers nest as in util.events (R-EV-7): per-event wrappers, last added
  * outermost, then global wrappers, last added outermost, then the
@@ -27,11 +33,11 @@
 #include "modlife-int.h"
 
 #define EVENTS_MT "modlife.events"
-#define WRAPPERS_MT "modlife.wrappers"
+#define CORES_KEY "modlife.events.cores"   /* registry: table -> core */
 
 enum { ENTRY_PRIORITY = 1, ENTRY_SEQ = 2, ENTRY_SORTED = 3 };
-enum { UV_ENTRIES = 1, UV_WRAPPERS, UV_GLOBAL_WRAPPERS, UV_WRAPPERS_OBJECT,
-       UV_COUNT = UV_WRAPPERS_OBJECT };
+enum { UV_ENTRIES = 1, UV_WRAPPERS, UV_GLOBAL_WRAPPERS, UV_DEBUG_HOOK,
+       UV_COUNT = UV_DEBUG_HOOK };
 
 struct ml_events {
     struct ml *ml;
@@ -40,14 +46,14 @@ struct ml_events {
     char name[];            /* "*" or the host name, NUL-terminated */
 };
 
-static int events_index(lua_State *L);
+static void push_object(lua_State *L, int core);
 
 /*
- * Push a new, empty events object that reports itself as 'name' (copied,
- * 'len' bytes), or that is never reported when 'name' is NULL (one a
- * module made with util.events.new: the Prosody adapter observes only
- * the global and host events objects). 'ml' must outlive it (the Lua
- * state is closed first).
+ * Push a new, empty events object (the table Lua code sees) that reports
+ * itself as 'name' (copied, 'len' bytes), or that is never reported when
+ * 'name' is NULL (one a module made with util.events.new: the Prosody
+ * adapter observes only the global and host events objects). 'ml' must
+ * outlive it (the Lua state is closed first).
  */
 void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
 {
@@ -69,16 +75,53 @@ void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
     if (luaL_newmetatable(L, EVENTS_MT)) {
         lua_pushliteral(L, "events");
         lua_setfield(L, -2, "__name");
-        lua_pushcfunction(L, events_index);
-        lua_setfield(L, -2, "__index");
     }
     lua_setmetatable(L, -2);
+    push_object(L, lua_gettop(L));
+    lua_remove(L, -2);
+}
+
+/* The core of the events object at 'idx': 'idx' itself for a core, else
+ * the core of the table, pushed (*pushed set); 0 when the value is not an
+ * events object. */
+static int to_core(lua_State *L, int idx, bool *pushed)
+{
+    *pushed = false;
+    if (luaL_testudata(L, idx, EVENTS_MT))
+        return idx;
+    if (!lua_istable(L, idx))
+        return 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    if (!luaL_testudata(L, -1, EVENTS_MT)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    *pushed = true;
+    return lua_gettop(L);
+}
+
+/* to_core for an argument that must be an events object. */
+static int check_core(lua_State *L, int idx, bool *pushed)
+{
+    int core = to_core(L, idx, pushed);
+
+    if (!core)
+        luaL_error(L, "not an events object");
+    return core;
 }
 
 /* Whether the value at 'idx' is an events object of ref/. */
 bool ml_events_is(lua_State *L, int idx)
 {
-    return luaL_testudata(L, idx, EVENTS_MT) != NULL;
+    bool pushed;
+    int core = to_core(L, idx, &pushed);
+
+    if (pushed)
+        lua_pop(L, 1);
+    return core != 0;
 }
 
 /* Push the entry of event 'name' of 'events', or nil. */
@@ -98,7 +141,8 @@ static int push_entry(lua_State *L, int events, int name)
  * keeps its place among equal priorities (R-EV-4). Raises "index is nil"
  * for a nil name or handler, as a Lua table would.
  */
-void ml_events_add(lua_State *L, int events, int name, int handler, int prio)
+static void core_add(lua_State *L, int events, int name, int handler,
+                     int prio)
 {
     struct ml_events *ev = lua_touserdata(L, events);
 
@@ -141,7 +185,7 @@ void ml_events_add(lua_State *L, int events, int name, int handler, int prio)
  * that is not registered is a silent no-op. A dispatch in progress keeps
  * its snapshot (R-EV-5).
  */
-void ml_events_remove(lua_State *L, int events, int name, int handler)
+static void core_remove(lua_State *L, int events, int name, int handler)
 {
     if (push_entry(L, events, name) == LUA_TNIL) {
         lua_pop(L, 1);
@@ -296,6 +340,20 @@ static void push_sorted(lua_State *L, int entry)
     lua_settop(L, r.handlers - 2);
 }
 
+/* Raise util.events' error at 'line' for calling the value on top of the
+ * stack, named 'what' in the message, unless it can be called. */
+static void check_callable_at(lua_State *L, int line, const char *what)
+{
+    if (lua_isfunction(L, -1))
+        return;
+    if (luaL_getmetafield(L, -1, "__call") != LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    ml_raise_at(L, ML_SRC_EVENTS, line, "attempt to call a %s value (%s)",
+                luaL_typename(L, -1), what);
+}
+
 /* util.events' _fire_event: call the handlers in order with 'data' as
  * only argument, on a snapshot of the handler list (R-EV-5). The first
  * non-nil return value, false included, stops the dispatch (R-EV-3) and
@@ -305,6 +363,7 @@ static int run_handlers(lua_State *L, int events, int name, int data)
 {
     lua_Integer i, n;
     int list;
+    bool hook;
 
     if (push_entry(L, events, name) == LUA_TNIL) {
         lua_pop(L, 1);
@@ -313,24 +372,32 @@ static int run_handlers(lua_State *L, int events, int name, int data)
     push_sorted(L, lua_gettop(L));
     lua_remove(L, -2);
     list = lua_gettop(L);
+    lua_getiuservalue(L, events, UV_DEBUG_HOOK);        /* list+1 */
+    hook = lua_toboolean(L, list + 1);
     n = (lua_Integer)lua_rawlen(L, list);
     for (i = 1; i <= n; i++) {
-        lua_rawgeti(L, list, i);
-        if (!lua_isfunction(L, -1)) {
-            if (luaL_getmetafield(L, -1, "__call") == LUA_TNIL)
-                ml_raise_at(L, ML_SRC_EVENTS, 81, "attempt to call a %s "
-                            "value (field '?')", luaL_typename(L, -1));
-            lua_pop(L, 1);
+        if (hook) {
+            /* With a debug hook: hook(handler, name, data). */
+            lua_pushvalue(L, list + 1);
+            check_callable_at(L, 86, "upvalue 'active_debug_hook'");
+            lua_rawgeti(L, list, i);
+            lua_pushvalue(L, name);
+            lua_pushvalue(L, data);
+            lua_call(L, 3, 1);
+        } else {
+            lua_rawgeti(L, list, i);
+            check_callable_at(L, 81, "field '?'");
+            lua_pushvalue(L, data);
+            lua_call(L, 1, 1);
         }
-        lua_pushvalue(L, data);
-        lua_call(L, 1, 1);
         if (!lua_isnil(L, -1)) {
-            lua_remove(L, list);
+            lua_replace(L, list);
+            lua_settop(L, list);
             return 1;
         }
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
+    lua_pop(L, 2);
     return 0;
 }
 
@@ -359,21 +426,6 @@ static int wrapper_next(lua_State *L);
  * the implicit global array that holds only the report sentinel), the
  * position in it, and the continuation itself. */
 enum { NEXT_EVENTS = 1, NEXT_ARRAY, NEXT_POS, NEXT_SELF };
-
-/* Raise util.events' error for calling the wrapper on top of the stack
- * at 'line' when it cannot be called (a continuation called once too
- * often finds no wrapper). */
-static void check_callable(lua_State *L, int line)
-{
-    if (lua_isfunction(L, -1))
-        return;
-    if (luaL_getmetafield(L, -1, "__call") != LUA_TNIL) {
-        lua_pop(L, 1);
-        return;
-    }
-    ml_raise_at(L, ML_SRC_EVENTS, line, "attempt to call a %s value "
-                "(field '?')", luaL_typename(L, -1));
-}
 
 /* Call the wrapper at the continuation's current position, or the
  * handlers once every wrapper has been passed, following util.events'
@@ -429,7 +481,7 @@ static int wrapper_step(lua_State *L, int next, int name, int data, int line)
             line = 105;
             continue;
         }
-        check_callable(L, line);
+        check_callable_at(L, line, "field '?'");
         lua_pushvalue(L, next);
         lua_pushvalue(L, name);
         lua_pushvalue(L, data);
@@ -460,7 +512,7 @@ static int wrapper_next(lua_State *L)
  * the dispatch returned (the outermost wrapper's results, or the value
  * that stopped the handlers) and returns how many values that is.
  */
-int ml_events_fire(lua_State *L, int events, int name, int data)
+static int core_fire(lua_State *L, int events, int name, int data)
 {
     int top = lua_gettop(L), array, n;
 
@@ -569,46 +621,58 @@ static void remove_wrapper(lua_State *L, int events, int name, int wrapper)
     lua_settop(L, array - 1);
 }
 
-/*
- * Push the 'wrappers' object of the events object at 'events': what
- * util.events exposes as events.wrappers, a handler-like object whose
- * add_handler and remove_handler add and remove wrappers. The same object
- * every time, so that hooks on it are tracked and removed at unload.
- */
-void ml_events_push_wrappers(lua_State *L, int events)
+/* add_handler(name, handler, priority) on the events object at 'events'
+ * (a table or a core); 'prio' may be 0. */
+void ml_events_add(lua_State *L, int events, int name, int handler, int prio)
 {
-    if (lua_getiuservalue(L, events, UV_WRAPPERS_OBJECT) != LUA_TNIL)
-        return;
-    lua_pop(L, 1);
-    lua_newuserdatauv(L, 0, 1);
-    lua_pushvalue(L, events);
-    lua_setiuservalue(L, -2, 1);
-    if (luaL_newmetatable(L, WRAPPERS_MT)) {
-        lua_pushliteral(L, "wrappers");
-        lua_setfield(L, -2, "__name");
-    }
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, events, UV_WRAPPERS_OBJECT);
+    bool pushed;
+    int core = check_core(L, events, &pushed);
+
+    core_add(L, core, name, handler, prio);
+    if (pushed)
+        lua_pop(L, 1);
+}
+
+/* remove_handler(name, handler) on the events object at 'events'. */
+void ml_events_remove(lua_State *L, int events, int name, int handler)
+{
+    bool pushed;
+    int core = check_core(L, events, &pushed);
+
+    core_remove(L, core, name, handler);
+    if (pushed)
+        lua_pop(L, 1);
+}
+
+/*
+ * fire_event(name, data) on the events object at 'events': run the event
+ * through the wrappers, if any, to the handlers, telling the observer
+ * when it reaches them. Pushes what the dispatch returned (the outermost
+ * wrapper's results, or the value that stopped the handlers) and returns
+ * how many values that is.
+ */
+int ml_events_fire(lua_State *L, int events, int name, int data)
+{
+    bool pushed;
+    int core = check_core(L, events, &pushed);
+    int n = core_fire(L, core, name, data);
+
+    if (pushed)
+        lua_remove(L, core);
+    return n;
 }
 
 /*
  * object.add_handler(name, handler, priority) for any events-like object
- * (moduleapi's hook_object_event): directly for events objects of ref/
- * and their wrappers objects, through the object's own add_handler field
- * otherwise. 'prio' may be 0.
+ * (moduleapi's hook_object_event): directly for events objects of ref/,
+ * through the object's own add_handler field otherwise (a wrappers
+ * table, a module's own object). 'prio' may be 0.
  */
 void ml_object_add_handler(lua_State *L, int object, int name, int handler,
                            int prio)
 {
     if (ml_events_is(L, object)) {
         ml_events_add(L, object, name, handler, prio);
-        return;
-    }
-    if (luaL_testudata(L, object, WRAPPERS_MT)) {
-        lua_getiuservalue(L, object, 1);
-        add_wrapper(L, lua_gettop(L), name, handler);
-        lua_pop(L, 1);
         return;
     }
     lua_getfield(L, object, "add_handler");
@@ -629,43 +693,39 @@ void ml_object_remove_handler(lua_State *L, int object, int name,
         ml_events_remove(L, object, name, handler);
         return;
     }
-    if (luaL_testudata(L, object, WRAPPERS_MT)) {
-        lua_getiuservalue(L, object, 1);
-        remove_wrapper(L, lua_gettop(L), name, handler);
-        lua_pop(L, 1);
-        return;
-    }
     lua_getfield(L, object, "remove_handler");
     lua_pushvalue(L, name);
     lua_pushvalue(L, handler);
     lua_call(L, 2, 0);
 }
 
-/* events.add_handler(name, handler, priority), bound to upvalue 1. */
+/* events.add_handler(name, handler, priority), bound to upvalue 1 (the
+ * core), as are the functions below. */
 static int lua_add_handler(lua_State *L)
 {
     lua_settop(L, 3);
-    ml_events_add(L, lua_upvalueindex(1), 1, 2, 3);
+    core_add(L, lua_upvalueindex(1), 1, 2, 3);
     return 0;
 }
 
-/* events.remove_handler(name, handler), bound to upvalue 1. */
+/* events.remove_handler(name, handler) */
 static int lua_remove_handler(lua_State *L)
 {
     lua_settop(L, 2);
-    ml_events_remove(L, lua_upvalueindex(1), 1, 2);
+    core_remove(L, lua_upvalueindex(1), 1, 2);
     return 0;
 }
 
-/* events.fire_event(name, data), bound to upvalue 1. */
+/* events.fire_event(name, data) */
 static int lua_fire_event(lua_State *L)
 {
     lua_settop(L, 2);
     lua_pushvalue(L, lua_upvalueindex(1));
-    return ml_events_fire(L, 3, 1, 2);
+    return core_fire(L, 3, 1, 2);
 }
 
-/* events.add_wrapper(name, wrapper), bound to upvalue 1. */
+/* events.add_wrapper(name, wrapper), also wrappers.add_handler (whose
+ * priority argument is ignored) */
 static int lua_add_wrapper(lua_State *L)
 {
     lua_settop(L, 2);
@@ -674,7 +734,7 @@ static int lua_add_wrapper(lua_State *L)
     return 0;
 }
 
-/* events.remove_wrapper(name, wrapper), bound to upvalue 1. */
+/* events.remove_wrapper(name, wrapper), also wrappers.remove_handler */
 static int lua_remove_wrapper(lua_State *L)
 {
     lua_settop(L, 2);
@@ -684,7 +744,7 @@ static int lua_remove_wrapper(lua_State *L)
 }
 
 /* events.get_handlers(name): the sorted handler array, nil when the event
- * has no handler. Bound to upvalue 1. */
+ * has no handler. */
 static int lua_get_handlers(lua_State *L)
 {
     lua_settop(L, 1);
@@ -694,17 +754,28 @@ static int lua_get_handlers(lua_State *L)
     return 1;
 }
 
+/* events.set_debug_hook(hook): from now on each handler is called as
+ * hook(handler, name, data); returns the previous hook. */
+static int lua_set_debug_hook(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_getiuservalue(L, lua_upvalueindex(1), UV_DEBUG_HOOK);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, lua_upvalueindex(1), UV_DEBUG_HOOK);
+    return 1;
+}
+
 /* events.add_handlers(t) and remove_handlers(t): each event -> handler
- * pair of t, priority 0. Bound to upvalue 1. */
+ * pair of t, priority 0. */
 static int each_handler(lua_State *L, bool add)
 {
     lua_settop(L, 1);
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
         if (add)
-            ml_events_add(L, lua_upvalueindex(1), 2, 3, 0);
+            core_add(L, lua_upvalueindex(1), 2, 3, 0);
         else
-            ml_events_remove(L, lua_upvalueindex(1), 2, 3);
+            core_remove(L, lua_upvalueindex(1), 2, 3);
         lua_pop(L, 1);
     }
     return 0;
@@ -720,39 +791,57 @@ static int lua_remove_handlers(lua_State *L)
     return each_handler(L, false);
 }
 
-/* __index of events objects, so that Lua code can use one as it would a
- * util.events object (prosody.events.fire_event(...), without self):
- * each access returns a function bound to the object. */
-static int events_index(lua_State *L)
+/* Set field 'name' of the table on top to 'fn' bound to the core at
+ * 'core'. */
+static void set_bound(lua_State *L, int core, const char *name,
+                      lua_CFunction fn)
+{
+    lua_pushvalue(L, core);
+    lua_pushcclosure(L, fn, 1);
+    lua_setfield(L, -2, name);
+}
+
+/* Push the table Lua code sees for the core at 'core', util.events'
+ * object: its functions, and 'wrappers', the same table every time, so
+ * that hooks on it are tracked and removed at unload (wrap_event). The
+ * table is registered as the core's in the weak-keyed registry table. */
+static void push_object(lua_State *L, int core)
 {
     static const luaL_Reg fields[] = {
         { "add_handler", lua_add_handler },
         { "remove_handler", lua_remove_handler },
-        { "fire_event", lua_fire_event },
-        { "add_wrapper", lua_add_wrapper },
-        { "remove_wrapper", lua_remove_wrapper },
-        { "get_handlers", lua_get_handlers },
         { "add_handlers", lua_add_handlers },
         { "remove_handlers", lua_remove_handlers },
+        { "get_handlers", lua_get_handlers },
+        { "add_wrapper", lua_add_wrapper },
+        { "remove_wrapper", lua_remove_wrapper },
+        { "fire_event", lua_fire_event },
+        { "set_debug_hook", lua_set_debug_hook },
         { NULL, NULL }
     };
-    const char *key = lua_tostring(L, 2);
-    int i;
+    const luaL_Reg *f;
 
-    if (!key)
-        return 0;
-    if (strcmp(key, "wrappers") == 0) {
-        ml_events_push_wrappers(L, 1);
-        return 1;
+    lua_createtable(L, 0, 9);
+    for (f = fields; f->name; f++)
+        set_bound(L, core, f->name, f->func);
+    lua_createtable(L, 0, 2);
+    set_bound(L, core, "add_handler", lua_add_wrapper);
+    set_bound(L, core, "remove_handler", lua_remove_wrapper);
+    lua_setfield(L, -2, "wrappers");
+    if (lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, CORES_KEY);
     }
-    for (i = 0; fields[i].name; i++) {
-        if (strcmp(key, fields[i].name) == 0) {
-            lua_pushvalue(L, 1);
-            lua_pushcclosure(L, fields[i].func, 1);
-            return 1;
-        }
-    }
-    return 0;
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, core);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
 }
 
 /* util.events.new(): a new events object, unobserved. Upvalue: ml. */

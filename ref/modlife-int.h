@@ -152,7 +152,6 @@ void ml_events_open(lua_State *L, struct ml *ml);
 void ml_events_add(lua_State *L, int events, int name, int handler, int prio);
 void ml_events_remove(lua_State *L, int events, int name, int handler);
 int ml_events_fire(lua_State *L, int events, int name, int data);
-void ml_events_push_wrappers(lua_State *L, int events);
 void ml_object_add_handler(lua_State *L, int object, int name, int handler,
                            int prio);
 void ml_object_remove_handler(lua_State *L, int object, int name,
