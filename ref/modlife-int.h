@@ -242,7 +242,6 @@ void ml_config_set(lua_State *L, struct ml *ml, int host, int key,
 
 void ml_set_new(lua_State *L, int list);
 void ml_set_add_ipairs(lua_State *L, int items, int list, bool present);
-void ml_set_push_items(lua_State *L, int set);
 
 /* ---- array.c ---- */
 

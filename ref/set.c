@@ -407,9 +407,3 @@ void ml_set_new(lua_State *L, int list)
     lua_setmetatable(L, set);
     lua_remove(L, items);
 }
-
-/* The items table of the set at 'set', pushed. */
-void ml_set_push_items(lua_State *L, int set)
-{
-    lua_getfield(L, set, "_items");
-}
