@@ -88,7 +88,8 @@ static void fire_global(lua_State *L, struct ml *ml, const char *event,
  * results: true, nil; or nil and "The host <h> is already activated"
  * (R-HOST-1). The new host gets a fresh events object and an empty
  * module map; it is a component when its configuration (or the global
- * section it falls back to) sets component_module, else a local host.
+ * section it falls back to) sets component_module, else a local host
+ * (R-HOST-16).
  * Then host-activated (data: the host name) fires on the global events,
  * whose handlers load the auth providers (usermanager, priority 100) and
  * the configured modules (modulemanager, priority 0; R-HOST-12).

@@ -547,7 +547,7 @@ static void set_apply(lua_State *L, int set, int list, bool present)
  * component-inheritable modules for a component, + host modules_enabled
  * - host modules_disabled, where a host list that is the global one (not
  * set on the host) does not count; vcard is dropped when vcard_legacy is
- * also there.
+ * also there (R-HOST-15).
  */
 static void push_modules_for_host(lua_State *L, struct ml *ml, int host)
 {
