@@ -20,6 +20,7 @@
  *   lifecycle.c  modulemanager: load, unload, reload, the modules of
  *                a host on activation
  *   config.c     configmanager: the configuration sections
+ *   manager.c    require "core.modulemanager" for module code
  *   set.c        util.set (get_option_set, a host's module list)
  *   array.c      util.array (get_option_array)
  *   render.c     protocol rendering, normalisation and escaping
@@ -247,6 +248,10 @@ void ml_set_add_ipairs(lua_State *L, int items, int list, bool present);
 
 void ml_array_init(lua_State *L);
 void ml_array_from(lua_State *L, int value);
+
+/* ---- manager.c ---- */
+
+void ml_manager_open(lua_State *L, struct ml *ml);
 
 /* ---- lifecycle.c ---- */
 

@@ -183,6 +183,7 @@ static int init_entry(lua_State *L)
     ml_loader_init(L, ml);
     ml_array_init(L);
     ml_events_open(L, ml);
+    ml_manager_open(L, ml);
     ml_config_init(L, ml);
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);
