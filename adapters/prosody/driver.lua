@@ -32,7 +32,9 @@ local AUTOLOAD = { "posix", "presence", "message", "iq", "offline", "c2s", "s2s"
 ----------------------------------------------------------------------------
 
 local stderr = io.stderr
-local proto_out = io.open("/dev/fd/3", "w")
+-- "a": reopening fd 3 through /dev/fd must not truncate a file stdout
+-- was redirected to (a pipe behaves the same either way).
+local proto_out = io.open("/dev/fd/3", "a")
 if not proto_out then
 	stderr:write("modlife-prosody: no protocol stream on fd 3 (use the modlife-prosody wrapper)\n")
 	os.exit(1)
