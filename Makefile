@@ -16,6 +16,7 @@
 #   make valgrind        every case against the reference under memcheck
 #   make results         regenerate RESULTS.md from fresh runs
 #   make uncovered       spec rules that no case names (fails if any)
+#   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
