@@ -128,30 +128,18 @@ end
 -- Beyond §5: any other mention of the unpacked tree (CFG_SOURCEDIR, a path
 -- built from it) is rewritten to the installed location too.
 
-local function replace_plain(s, needle, replacement)
+-- Replace every plain occurrence of `needle` in `s`. With `whole_path`,
+-- an occurrence followed by a character that continues a file name is
+-- left alone, so that a directory is replaced only where it is a whole
+-- path or a prefix of one (prosody.paths.source reads as installed too).
+local function replace_plain(s, needle, replacement, whole_path)
 	local out, pos = {}, 1
 	while true do
 		local i, j = s:find(needle, pos, true)
 		if not i then break end
 		out[#out + 1] = s:sub(pos, i - 1)
-		out[#out + 1] = replacement
-		pos = j + 1
-	end
-	out[#out + 1] = s:sub(pos)
-	return table.concat(out)
-end
-
--- Replace the directory path `dir` where it is a whole path or a prefix
--- of one (followed by "/", the end, or a character that cannot continue a
--- file name), so prosody.paths.source reads as the installed path too.
-local function replace_dir(s, dir, replacement)
-	local out, pos = {}, 1
-	while true do
-		local i, j = s:find(dir, pos, true)
-		if not i then break end
-		out[#out + 1] = s:sub(pos, i - 1)
-		if s:sub(j + 1, j + 1):match("^[%w_.%-]$") then
-			out[#out + 1] = dir
+		if whole_path and s:sub(j + 1, j + 1):match("^[%w_.%-]$") then
+			out[#out + 1] = needle
 		else
 			out[#out + 1] = replacement
 		end
@@ -166,7 +154,7 @@ local function normalise(s)
 		s = replace_plain(s, prefix, "")
 	end
 	if source_dir .. "/" ~= INSTALLED_SOURCE_DIR then
-		s = replace_dir(s, source_dir, INSTALLED_SOURCE_DIR:sub(1, -2))
+		s = replace_plain(s, source_dir, INSTALLED_SOURCE_DIR:sub(1, -2), true)
 	end
 	-- A traceback starts the string or follows a newline; the newline stays.
 	if s:sub(1, 16) == "stack traceback:" then
