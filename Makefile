@@ -204,14 +204,19 @@ clean-objs:
 	rm -rf $(B)/ref $(B)/runner $(B)/libmodlife.a $(REF_DRIVER) $(RUNNER)
 
 results: $(RUNNER) $(REF_DRIVER) prosody-setup
-	$(Q)tools/results > RESULTS.md.new && mv RESULTS.md.new RESULTS.md
-	@echo "RESULTS.md regenerated"
+	$(Q)mkdir -p results && tools/results > results/conformance.md.new && \
+		mv results/conformance.md.new results/conformance.md
+	$(Q)tools/assemble-results
+	@echo "RESULTS.md regenerated (conformance section rerun)"
 
 uncovered: $(RUNNER)
 	$(Q)tools/uncovered
 
 spec-index: $(RUNNER)
 	$(Q)tools/spec-index
+
+# Further targets, one concern per file: mk/*.mk.
+include $(sort $(wildcard mk/*.mk))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/modlife
