@@ -104,8 +104,10 @@ static int api_set_global(lua_State *L)
     lua_concat(L, 2);
     ml_log_new(L, ml, 2);
     ml_log_method(L, 3);
-    lua_setfield(L, 1, "log");
-    lua_setfield(L, 1, "_log");
+    if (!ML_MUTANT_IS(3)) {
+        lua_setfield(L, 1, "log");
+        lua_setfield(L, 1, "_log");
+    }
     lua_pushboolean(L, 1);
     lua_setfield(L, 1, "global");
     return 0;
@@ -383,7 +385,7 @@ static void table_remove(lua_State *L, int t, lua_Integer pos)
  * return the value; return nothing when there is no match. */
 static int api_remove_item(lua_State *L)
 {
-    lua_Integer i;
+    lua_Integer i, n;
 
     lua_settop(L, 3);
     lua_getfield(L, 1, "items");
@@ -393,10 +395,12 @@ static int api_remove_item(lua_State *L)
     lua_gettable(L, 4);
     if (!lua_toboolean(L, 5))
         return 0;
-    for (i = luaL_len(L, 5); i >= 1; i--) {
+    n = luaL_len(L, 5);
+    for (i = n; i >= 1; i--) {
+        lua_Integer k = ML_MUTANT_IS(52) ? n + 1 - i : i;
         bool equal;
 
-        lua_geti(L, 5, i);
+        lua_geti(L, 5, k);
         equal = lua_compare(L, -1, 3, LUA_OPEQ);
         lua_pop(L, 1);
         if (!equal)
@@ -404,7 +408,7 @@ static int api_remove_item(lua_State *L)
         lua_getfield(L, 1, "items");
         lua_pushvalue(L, 2);
         lua_gettable(L, -2);
-        table_remove(L, lua_gettop(L), i);
+        table_remove(L, lua_gettop(L), k);
         push_concat(L, "item-removed/", 2);
         push_item_data(L, 1, 3);
         ml_method_call(L, 1, "fire_event", 2, 0);
@@ -473,7 +477,7 @@ static int api_handle_items(lua_State *L)
     push_concat(L, "item-removed/", 2);
     lua_pushvalue(L, 4);
     ml_method_call(L, 1, "hook", 2, 0);
-    if (lua_isboolean(L, 5) && !lua_toboolean(L, 5))
+    if (lua_isboolean(L, 5) && !lua_toboolean(L, 5) && !ML_MUTANT_IS(53))
         return 0;
     lua_pushvalue(L, 2);
     ml_method_call(L, 1, "get_host_items", 1, 1);   /* 6 */
@@ -564,7 +568,7 @@ static int api_provides(lua_State *L)
             luaL_addchar(&b, name[i] == '-' ? '_' : name[i]);
         luaL_addchar(&b, '_');
         luaL_pushresult(&b);                        /* 6 */
-        if (lua_rawlen(L, 6) <= item_len &&
+        if (!ML_MUTANT_IS(54) && lua_rawlen(L, 6) <= item_len &&
             memcmp(item_name, lua_tostring(L, 6), lua_rawlen(L, 6)) == 0)
             lua_pushlstring(L, item_name + name_len + 1,
                             item_len - name_len - 1);
@@ -626,9 +630,9 @@ static int api_set_status(lua_State *L)
     priority = status_priority(L, 2);
     if (priority < 0) {
         self_log(L, "error", ML_TOK_STATUS_INVALID, 0);
-        lua_pushliteral(L, "info");
+        lua_pushstring(L, ML_MUTANT_IS(57) ? "error" : "info");
         lua_replace(L, 2);
-        priority = 1;
+        priority = ML_MUTANT_IS(57) ? 3 : 1;
     }
     lua_getfield(L, 1, "status_type");
     current = status_priority(L, 5);
@@ -637,7 +641,8 @@ static int api_set_status(lua_State *L)
     lua_settop(L, 4);
     override_true = lua_isboolean(L, 4) && lua_toboolean(L, 4);
     override_false = lua_isboolean(L, 4) && !lua_toboolean(L, 4);
-    if ((current >= 3 && priority < current && !override_true) ||
+    if ((current >= (ML_MUTANT_IS(56) ? 1 : 3) && priority < current &&
+         !override_true) ||
         (override_false && current > priority)) {
         lua_pushinteger(L, priority);
         lua_pushvalue(L, 4);
@@ -668,6 +673,11 @@ static int api_log_status(lua_State *L)
 
     if (n < 3)
         lua_settop(L, n = 3);
+    if (ML_MUTANT_IS(58)) {
+        for (i = 2; i <= n; i++)
+            lua_pushvalue(L, i);
+        ml_method_call(L, 1, "log", n - 1, 0);
+    }
     lua_pushvalue(L, 2);
     lua_pushlightuserdata(L, ml);
     lua_pushcclosure(L, ml_format, 1);
@@ -675,6 +685,8 @@ static int api_log_status(lua_State *L)
         lua_pushvalue(L, i);
     lua_call(L, n - 2, 1);
     ml_method_call(L, 1, "set_status", 2, 0);
+    if (ML_MUTANT_IS(58))
+        return 0;
     for (i = 2; i <= n; i++)
         lua_pushvalue(L, i);
     ml_method_call(L, 1, "log", n - 1, LUA_MULTRET);
@@ -703,7 +715,7 @@ static int dep_reloaded(lua_State *L)
     lua_getfield(L, 2, "dependencies");
     lua_getfield(L, 1, "module");
     lua_gettable(L, 3);
-    if (!lua_toboolean(L, -1))
+    if (!lua_toboolean(L, -1) && !ML_MUTANT_IS(49))
         return 0;
     lua_getfield(L, 2, "reloading");
     if (lua_toboolean(L, -1))
@@ -775,7 +787,7 @@ static int api_depends(lua_State *L)
     ml_method_call(L, 1, "get_option_inherited_set", 2, 1);
     lua_pushvalue(L, 2);
     ml_method_call(L, 3, "contains", 1, 1);
-    if (lua_toboolean(L, -1)) {
+    if (lua_toboolean(L, -1) && !ML_MUTANT_IS(50)) {
         lua_pushliteral(L, "");
         lua_pushvalue(L, 2);
         lua_concat(L, 2);           /* "mod_"..name: raises as Lua would */
@@ -790,12 +802,13 @@ static int api_depends(lua_State *L)
         lua_newtable(L);
         lua_setfield(L, 1, "dependencies");
         hook_watcher(L, ml, "module-reloaded", dep_reloaded);
-        hook_watcher(L, ml, "module-unloaded", dep_unloaded);
+        if (!ML_MUTANT_IS(48))
+            hook_watcher(L, ml, "module-unloaded", dep_unloaded);
     }
     lua_settop(L, 2);
     lua_getfield(L, 1, "host");                     /* 3 */
     ml_get_module(L, ml, 3, 2);                     /* 4 */
-    if (lua_isnil(L, 4)) {
+    if (lua_isnil(L, 4) && !ML_MUTANT_IS(46)) {
         lua_pop(L, 1);
         lua_pushliteral(L, "*");
         ml_get_module(L, ml, 4, 2);
@@ -829,7 +842,7 @@ static int api_depends(lua_State *L)
                                   luaL_typename(L, 5));
             luaL_buffinit(L, &b);
             for (p = err; p < err + len; p++)
-                luaL_addchar(&b, *p == '-' ? ' ' : *p);
+                luaL_addchar(&b, *p == '-' && !ML_MUTANT_IS(47) ? ' ' : *p);
             luaL_pushresult(&b);
             return ml_raise_at(L, ML_SRC_MODULEAPI, 167,
                                ml_token(ML_TOK_DEPENDENCY_FAILED),
@@ -876,7 +889,7 @@ static int api_shared(lua_State *L)
                                   "for 'concat'");
             lua_pushliteral(L, "/");
         }
-        if (slashes < 1) {
+        if (slashes < (ML_MUTANT_IS(59) ? 2 : 1)) {
             lua_getfield(L, 1, "name");
             if (!lua_isstring(L, -1))
                 return luaL_error(L, "invalid value (at index 2) in table "
@@ -1491,7 +1504,8 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
     lua_setfield(L, base + 3, "event_handlers");
     lua_pushboolean(L, state && lua_toboolean(L, state));
     lua_setfield(L, base + 3, "reloading");
-    if (state && lua_toboolean(L, state) && !lua_isboolean(L, state)) {
+    if (state && lua_toboolean(L, state) &&
+        (!lua_isboolean(L, state) || ML_MUTANT_IS(34))) {
         lua_pushvalue(L, state);
         lua_setfield(L, base + 3, "saved_state");
     }
@@ -1525,14 +1539,19 @@ void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
     lua_setfield(L, base + 3, "host");
     lua_newtable(L);
     lua_setfield(L, base + 3, "event_handlers");
-    lua_newtable(L);
-    lua_setfield(L, base + 3, "items");
+    if (!ML_MUTANT_IS(55)) {
+        lua_newtable(L);
+        lua_setfield(L, base + 3, "items");
+    }
     lua_pushvalue(L, base + 1);
     lua_setfield(L, base + 3, "_log");
     lua_pushvalue(L, base + 2);
     lua_setfield(L, base + 3, "log");
     lua_createtable(L, 0, 1);
-    lua_getfield(L, genv, "module");
+    if (ML_MUTANT_IS(16))
+        lua_pushvalue(L, genv);
+    else
+        lua_getfield(L, genv, "module");
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, base + 3);
     push_env(L, base + 3, genv);                    /* base+4 */

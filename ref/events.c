@@ -159,6 +159,15 @@ static void core_add(lua_State *L, int events, int name, int handler,
         lua_rawset(L, -3);
         lua_pop(L, 1);
     }
+    if (ML_MUTANT_IS(40)) {
+        lua_rawgeti(L, -1, ENTRY_PRIORITY);
+        lua_pushvalue(L, handler);
+        if (lua_rawget(L, -2) != LUA_TNIL) {
+            lua_pop(L, 3);
+            return;
+        }
+        lua_pop(L, 2);
+    }
     lua_rawgeti(L, -1, ENTRY_PRIORITY);
     lua_pushvalue(L, handler);
     if (prio && lua_toboolean(L, prio))
@@ -267,7 +276,7 @@ static bool runs_before(struct rebuild *r, int a, int b)
     lower = !higher && less_than(L, top + 1, top + 2);
     lua_settop(L, top);
     if (higher || lower)
-        return higher;
+        return ML_MUTANT_IS(38) ? lower : higher;
     return r->seq[a] < r->seq[b];
 }
 
@@ -376,6 +385,19 @@ static int run_handlers(lua_State *L, int events, int name, int data)
     hook = lua_toboolean(L, list + 1);
     n = (lua_Integer)lua_rawlen(L, list);
     for (i = 1; i <= n; i++) {
+        if (ML_MUTANT_IS(41)) {
+            bool gone = push_entry(L, events, name) != LUA_TTABLE;
+
+            if (!gone) {
+                lua_rawgeti(L, -1, ENTRY_PRIORITY);
+                lua_rawgeti(L, list, i);
+                gone = lua_rawget(L, -2) == LUA_TNIL;
+                lua_pop(L, 2);
+            }
+            lua_pop(L, 1);
+            if (gone)
+                continue;
+        }
         if (hook) {
             /* With a debug hook: hook(handler, name, data). */
             lua_pushvalue(L, list + 1);
@@ -390,7 +412,7 @@ static int run_handlers(lua_State *L, int events, int name, int data)
             lua_pushvalue(L, data);
             lua_call(L, 1, 1);
         }
-        if (!lua_isnil(L, -1)) {
+        if (ML_MUTANT_IS(39) ? lua_toboolean(L, -1) : !lua_isnil(L, -1)) {
             lua_replace(L, list);
             lua_settop(L, list);
             return 1;

@@ -184,7 +184,8 @@ void ml_host_deactivate(lua_State *L, struct ml *ml, int host)
     lua_setfield(L, -2, "host");
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_session);
     lua_setfield(L, -2, "host_session");
-    fire_global(L, ml, "host-deactivating", base + 1);
+    if (!ML_MUTANT_IS(42))
+        fire_global(L, ml, "host-deactivating", base + 1);
     lua_settop(L, base);
 
     /* Handlers may have run: look the host up again. */
