@@ -242,7 +242,10 @@ static int api_hook(lua_State *L)
 static int api_hook_global(lua_State *L)
 {
     lua_settop(L, 4);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+    if (ML_MUTANT_IS(73))
+        push_self_events(L, ml_self(L));
+    else
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
     return hook_on(L, 3);
 }
 
@@ -290,6 +293,12 @@ static int api_unhook(lua_State *L)
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
     ml_method_call(L, 1, "unhook_object_event", 3, 0);
+    if (ML_MUTANT_IS(61)) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        ml_method_call(L, 1, "unhook_object_event", 3, 0);
+    }
     return 0;
 }
 
@@ -413,6 +422,10 @@ static int api_remove_item(lua_State *L)
         push_item_data(L, 1, 3);
         ml_method_call(L, 1, "fire_event", 2, 0);
         lua_pushvalue(L, 3);
+        return 1;
+    }
+    if (ML_MUTANT_IS(64)) {
+        lua_pushnil(L);
         return 1;
     }
     return 0;
@@ -647,7 +660,8 @@ static int api_set_status(lua_State *L)
         lua_pushinteger(L, priority);
         lua_pushvalue(L, 4);
         lua_pushvalue(L, 3);
-        self_log(L, "debug", ML_TOK_STATUS_IGNORED, 3);
+        if (!ML_MUTANT_IS(72))
+            self_log(L, "debug", ML_TOK_STATUS_IGNORED, 3);
         return 0;
     }
     lua_pushvalue(L, 2);
@@ -806,7 +820,10 @@ static int api_depends(lua_State *L)
             hook_watcher(L, ml, "module-unloaded", dep_unloaded);
     }
     lua_settop(L, 2);
-    lua_getfield(L, 1, "host");                     /* 3 */
+    if (ML_MUTANT_IS(70))
+        lua_pushliteral(L, "*");                    /* 3 */
+    else
+        lua_getfield(L, 1, "host");                 /* 3 */
     ml_get_module(L, ml, 3, 2);                     /* 4 */
     if (lua_isnil(L, 4) && !ML_MUTANT_IS(46)) {
         lua_pop(L, 1);
@@ -817,7 +834,7 @@ static int api_depends(lua_State *L)
     if (!lua_isnil(L, 4)) {
         lua_getfield(L, 4, "module");
         lua_getfield(L, -1, "host");
-        if (ml_is_star(L, -1) && !ml_is_star(L, 3) &&
+        if (ml_is_star(L, -1) && !ml_is_star(L, 3) && !ML_MUTANT_IS(71) &&
             ml_module_has_method(L, 4, "add_host")) {
             lua_pushnil(L);
             lua_replace(L, 4);
@@ -909,7 +926,8 @@ static int api_shared(lua_State *L)
 
         lua_pop(L, 1);
         lua_newtable(L);
-        if (rlen >= 6 && memcmp(resolved + rlen - 6, "-cache", 6) == 0) {
+        if (!ML_MUTANT_IS(68) && rlen >= 6 &&
+            memcmp(resolved + rlen - 6, "-cache", 6) == 0) {
             lua_createtable(L, 0, 1);
             lua_pushliteral(L, "kv");
             lua_setfield(L, -2, "__mode");

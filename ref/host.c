@@ -106,7 +106,7 @@ void ml_host_activate(lua_State *L, struct ml *ml, int host)
         return;
     }
     ml_config_get_field(L, ml, host, "component_module");
-    type = lua_toboolean(L, -1) ? "component" : "local";
+    type = lua_toboolean(L, -1) && !ML_MUTANT_IS(65) ? "component" : "local";
     lua_pop(L, 1);
     name = lua_tolstring(L, host, &len);
     ml_events_new(L, ml, name, len);

@@ -134,7 +134,8 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
     lua_pushvalue(L, base + 7);
     lua_setfield(L, api, "meta");
     /* R-LOAD-11: in the map while the body and load() run. */
-    ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
+    if (!ML_MUTANT_IS(62))
+        ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
     lua_settop(L, base + 5);
     status = ml_pcall_traceback(L, 0, 1);
     lua_pushboolean(L, status == LUA_OK);
@@ -154,6 +155,9 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
                 set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD,
                            false);
         }
+        if (ML_MUTANT_IS(62))
+            ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name,
+                          env);
         /* R-LOAD-12 */
         if (!ML_MUTANT_IS(28)) {
             lua_pushnil(L);
@@ -401,6 +405,7 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
 {
     int base = lua_gettop(L);
     int env = base + 1, api = base + 2;
+    bool had_items = true;
 
     luaL_checkstack(L, 30, NULL);
     ml_get_module(L, ml, host, name);
@@ -418,6 +423,12 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
     if (ML_MUTANT_IS(20)) {
         lua_getfield(L, env, "module");
         remove_hooks(L, api);
+        lua_settop(L, env);
+    }
+    if (ML_MUTANT_IS(60)) {
+        lua_getfield(L, env, "module");
+        lua_getfield(L, api, "items");
+        had_items = lua_toboolean(L, -1);
         lua_settop(L, env);
     }
     /* R-UNLOAD-8: only an own unload of this api counts. */
@@ -440,7 +451,7 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
     lua_getfield(L, env, "module");
     remove_hooks(L, api);
     lua_getfield(L, api, "items");                  /* base+3 */
-    if (lua_toboolean(L, base + 3)) {
+    if (lua_toboolean(L, base + 3) && had_items) {
         /* Global events for "*", else the host's (R-GLOBAL-6). */
         if (ml_is_star(L, host)) {
             lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
@@ -598,7 +609,8 @@ void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name)
         return;
     }
     ml_get_module(L, ml, host, name);
-    if (lua_isnil(L, -1) && !(ML_MUTANT_IS(29) && lua_isnil(L, base + 1))) {
+    if (lua_isnil(L, -1) && !(ML_MUTANT_IS(29) && lua_isnil(L, base + 1)) &&
+        !(ML_MUTANT_IS(69) && lua_isboolean(L, base + 1))) {
         lua_pop(L, 1);
         fire_lifecycle(L, ml, host, "module-unloaded", name, host);
     }
@@ -692,7 +704,7 @@ static int on_host_activated(lua_State *L)
 
     lua_settop(L, 1);
     push_modules_for_host(L, ml, 1);                /* 2: set, 3: component */
-    if (lua_toboolean(L, 3)) {
+    if (lua_toboolean(L, 3) && !ML_MUTANT_IS(66)) {
         lua_pushvalue(L, 3);
         ml_lc_load(L, ml, 1, 4);
         lua_settop(L, 3);
@@ -705,6 +717,10 @@ static int on_host_activated(lua_State *L)
             lua_pushvalue(L, -1);
             lua_rawseti(L, 4, ++n);
         }
+    }
+    if (ML_MUTANT_IS(66) && lua_toboolean(L, 3)) {
+        lua_pushvalue(L, 3);
+        lua_rawseti(L, 4, ++n);
     }
     ml_sort_by_string(L, 4, 0);
     for (i = 1; i <= n; i++) {

@@ -46,8 +46,11 @@ static int mm_is_loaded(lua_State *L)
 {
     lua_settop(L, 2);
     ml_get_module(L, ml_self(L), 1, 2);
-    if (lua_isnil(L, -1))
+    if (lua_isnil(L, -1)) {
+        if (ML_MUTANT_IS(63))
+            lua_pushboolean(L, 0);
         return 1;
+    }
     lua_pushboolean(L, 1);
     return 1;
 }
