@@ -15,6 +15,13 @@
 #                        Prosody) + valgrind
 #   make valgrind        every case against the reference under memcheck
 #   make results         regenerate RESULTS.md from fresh runs
+#   make mutants         build each mutant of mutants/README.md (the reference
+#                        with -DML_MUTANT=N, build/mutants/N/) and run the
+#                        cases against it until one fails; last line
+#                        "mutants: K killed of N", fails if one survived
+#                        (mk/mutants.mk, tools/mutants)
+#   make mutants MUTANT=N   ... only mutant N
+#   make mutants-results    make mutants into results/mutants.md, RESULTS.md
 #   make uncovered       spec rules that no case names (fails if any)
 #   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
 #   make install PREFIX=/usr/local DESTDIR=
@@ -41,6 +48,8 @@
 #   JOBS=N                  prove -j (default: number of cores)
 #   TIMEOUT=SECONDS         per-case timeout (default 10)
 #   WERROR=1                add -Werror (make test sets it)
+#   MUTANT=N[,N...]         make mutants: only these mutants
+#   MUTANT_JOBS=N           make mutants: mutants built and run at a time (2)
 #   V=1                     show full commands
 #   LUA_PC=lua5.4           pkg-config name of Lua
 

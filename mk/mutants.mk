@@ -13,6 +13,8 @@
 # linked with the normal objects of the other files (the macro is 0 in
 # them, so they would compile to the same code). MUTANT_JOBS (default 2)
 # mutants are built and run at a time, each running its cases one by one.
+# A mutant whose objects equal the reference's (strip --strip-debug) is
+# reported NO-OP and fails the run like a survivor.
 
 MUTANT ?=
 comma := ,
@@ -54,10 +56,12 @@ mutants-build: mutants-check
 		$(foreach n,$(MUTANT_SELECTED),$(MUTANT_DIR)/$(n)/modlife-ref)
 
 mutants: $(RUNNER) mutants-build
+	$(Q)$(NEED) check
 	$(Q)tools/mutants --jobs $(MUTANT_JOBS) --timeout $(TIMEOUT) \
 		$(if $(MUTANT),--mutant '$(MUTANT)')
 
 mutants-results: $(RUNNER) mutants-build
+	$(Q)$(NEED) check
 	$(Q)mkdir -p results; st=0; \
 	tools/mutants --jobs $(MUTANT_JOBS) --timeout $(TIMEOUT) \
 		$(if $(MUTANT),--mutant '$(MUTANT)') --markdown results/mutants.md || st=$$?; \
