@@ -499,6 +499,10 @@ static int api_handle_items(lua_State *L)
         lua_createtable(L, 0, 1);
         lua_pushvalue(L, -3);
         lua_setfield(L, -2, "item");
+        if (ML_MUTANT_IS(81)) {
+            lua_pushvalue(L, 1);
+            lua_setfield(L, -2, "source");
+        }
         lua_call(L, 1, 0);
         lua_pop(L, 1);
     }
@@ -567,7 +571,7 @@ static int api_provides(lua_State *L)
         lua_settop(L, 3);
     }
     lua_getfield(L, 3, "name");
-    if (!lua_toboolean(L, -1)) {
+    if (!lua_toboolean(L, -1) || ML_MUTANT_IS(80)) {
         luaL_Buffer b;
 
         lua_getfield(L, 1, "name");                 /* 5 */
@@ -642,7 +646,9 @@ static int api_set_status(lua_State *L)
     lua_settop(L, 4);
     priority = status_priority(L, 2);
     if (priority < 0) {
-        self_log(L, "error", ML_TOK_STATUS_INVALID, 0);
+        if (ML_MUTANT_IS(82))
+            lua_pushvalue(L, 2);
+        self_log(L, "error", ML_TOK_STATUS_INVALID, ML_MUTANT_IS(82));
         lua_pushstring(L, ML_MUTANT_IS(57) ? "error" : "info");
         lua_replace(L, 2);
         priority = ML_MUTANT_IS(57) ? 3 : 1;
@@ -760,6 +766,15 @@ static int dep_unloaded(lua_State *L)
     lua_gettable(L, 3);
     if (!lua_toboolean(L, -1))
         return 0;
+    if (ML_MUTANT_IS(77)) {
+        lua_getfield(L, 1, "host");                 /* 5 */
+        lua_getfield(L, 1, "module");               /* 6 */
+        if (lua_isstring(L, 5) && lua_isstring(L, 6)) {
+            ml_get_module(L, ml, 5, 6);
+            if (!lua_isnil(L, -1))
+                return 0;
+        }
+    }
     lua_settop(L, 2);
     lua_pushliteral(L, "info");
     ml_push_token(L, ML_TOK_AUTO_UNLOADING);
@@ -780,7 +795,7 @@ static void hook_watcher(lua_State *L, struct ml *ml, const char *event,
     lua_pushlightuserdata(L, ml);
     lua_pushvalue(L, 1);
     lua_pushcclosure(L, fn, 2);
-    ml_method_call(L, 1, "hook", 2, 0);
+    ml_method_call(L, 1, ML_MUTANT_IS(76) ? "hook_global" : "hook", 2, 0);
 }
 
 /* depends(name): make sure module 'name' is loaded for this module's host
@@ -802,6 +817,11 @@ static int api_depends(lua_State *L)
     lua_pushvalue(L, 2);
     ml_method_call(L, 3, "contains", 1, 1);
     if (lua_toboolean(L, -1) && !ML_MUTANT_IS(50)) {
+        if (ML_MUTANT_IS(84)) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "disabled");
+            return 2;
+        }
         lua_pushliteral(L, "");
         lua_pushvalue(L, 2);
         lua_concat(L, 2);           /* "mod_"..name: raises as Lua would */
@@ -899,7 +919,7 @@ static int api_shared(lua_State *L)
         for (i = 0; i < len; i++)
             slashes += path[i] == '/';
         lua_pushliteral(L, "/");
-        if (slashes < 2) {
+        if (slashes < (ML_MUTANT_IS(79) ? 3 : 2)) {
             lua_getfield(L, 1, "host");
             if (!lua_isstring(L, -1))
                 return luaL_error(L, "invalid value (at index 1) in table "

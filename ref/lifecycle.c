@@ -301,6 +301,8 @@ void ml_lc_load(lua_State *L, struct ml *ml, int host, int name)
             lua_pushliteral(L, "*");                    /* base+5 */
         fire_lifecycle(L, ml, ML_MUTANT_IS(1) ? base + 5 : base + 4,
                        "module-loaded", name, base + 4);
+        if (ML_MUTANT_IS(83) && ml_module_has_method(L, base + 1, "ready"))
+            ml_module_call(L, base + 1, "ready", 0);
         lua_settop(L, base + 2);
     }
 }
@@ -517,6 +519,13 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
     }
     lua_settop(L, mod);
     lua_pushnil(L);                                 /* saved */
+    if (ML_MUTANT_IS(74) && !ml_module_has_method(L, mod, "save")) {
+        lua_getfield(L, mod, "module");
+        lua_getfield(L, -1, "save");
+        if (lua_isfunction(L, -1))
+            ml_pcall_traceback(L, 0, 0);
+        lua_settop(L, saved);
+    }
     if (ml_module_has_method(L, mod, "save")) {
         ml_module_call(L, mod, "save", 0);
         lua_settop(L, saved + 2);
@@ -737,7 +746,8 @@ static int on_host_activated(lua_State *L)
  * Data: the host name. Upvalue: ml. */
 static int on_host_deactivated(lua_State *L)
 {
-    ml_modmap_drop(L, ml_self(L), 1);
+    if (!ML_MUTANT_IS(75))
+        ml_modmap_drop(L, ml_self(L), 1);
     return 0;
 }
 
