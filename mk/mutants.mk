@@ -49,7 +49,7 @@ MUTANT_SELECTED := $(if $(MUTANT),$(subst $(comma), ,$(MUTANT)),$(MUTANT_IDS))
 endif
 
 mutants-check:
-	$(Q)tools/mutants --check
+	$(Q)tools/mutants --check $(if $(MUTANT),--mutant '$(MUTANT)')
 
 mutants-build: mutants-check
 	$(Q)$(MAKE) --no-print-directory -j$(MUTANT_JOBS) \
