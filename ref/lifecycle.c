@@ -535,11 +535,13 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
             /* R-RELOAD-6: a save() error aborts the reload, unless
              * force_module_reload is set for the host (the global section
              * for "*"); then it goes on with nothing saved (R-RELOAD-7). */
-            if (ML_MUTANT_IS(32))
+            if (ML_MUTANT_IS(32)) {
                 lua_pushliteral(L, "*");
-            else
-                lua_pushvalue(L, host);
-            ml_config_get_field(L, ml, lua_gettop(L), "force_module_reload");
+                ml_config_get_field(L, ml, lua_gettop(L),
+                                    "force_module_reload");
+            } else {
+                ml_config_get_field(L, ml, host, "force_module_reload");
+            }
             if (!lua_toboolean(L, -1) && !ML_MUTANT_IS(31)) {
                 lua_settop(L, base);
                 push_fail(L, ML_TOK_SAVE_STATE_FAILED);
