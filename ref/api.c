@@ -102,6 +102,12 @@ static int api_set_global(lua_State *L)
     lua_pushliteral(L, "mod_");
     lua_getfield(L, 1, "name");
     lua_concat(L, 2);
+    if (ML_MUTANT_IS(89)) {
+        lua_getfield(L, 1, "_log");
+        lua_pushvalue(L, 2);
+        lua_setupvalue(L, -2, 2);
+        lua_pop(L, 1);
+    }
     ml_log_new(L, ml, 2);
     ml_log_method(L, 3);
     if (!ML_MUTANT_IS(3)) {
@@ -452,7 +458,8 @@ static int api_get_host_items(lua_State *L)
     lua_settop(L, 2);
     lua_getfield(L, 1, "host");                     /* 3 */
     lua_newtable(L);                                /* 4: result */
-    if (!lua_toboolean(L, 2) || !ml_modmap_at(L, ml, 3))
+    if (!lua_toboolean(L, 2) || !ml_modmap_at(L, ml, 3) ||
+        (ML_MUTANT_IS(91) && ml_is_star(L, 3)))
         return 1;
     ml_module_names(L, ml_modmap_at(L, ml, 3));     /* 5 */
     n = (lua_Integer)lua_rawlen(L, 5);
@@ -1580,6 +1587,14 @@ void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
     if (!ML_MUTANT_IS(55)) {
         lua_newtable(L);
         lua_setfield(L, base + 3, "items");
+    }
+    if (ML_MUTANT_IS(86)) {
+        lua_getfield(L, genv, "module");
+        lua_getfield(L, -1, "status_type");
+        lua_setfield(L, base + 3, "status_type");
+        lua_getfield(L, -1, "status_message");
+        lua_setfield(L, base + 3, "status_message");
+        lua_pop(L, 1);
     }
     lua_pushvalue(L, base + 1);
     lua_setfield(L, base + 3, "_log");

@@ -192,6 +192,8 @@ void ml_host_deactivate(lua_State *L, struct ml *ml, int host)
     h = ml_host_at(L, ml, host);
     if (!h)
         luaL_error(L, "host vanished during deactivation");
+    if (ML_MUTANT_IS(87))
+        drop_session(L, ml, host);
     ml_module_names(L, h->modules);
     n = (lua_Integer)lua_rawlen(L, base + 1);
     for (i = 1; i <= n; i++) {

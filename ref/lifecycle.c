@@ -585,6 +585,14 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
             return;
         }
         lua_settop(L, base + 6);
+    } else if (ML_MUTANT_IS(88)) {
+        lua_getfield(L, base + 6, "module");
+        lua_getfield(L, -1, "restore");
+        if (lua_isfunction(L, -1)) {
+            lua_newtable(L);
+            ml_pcall_traceback(L, 1, 0);
+        }
+        lua_settop(L, base + 6);
     }
     lua_pushvalue(L, base + 5);
     keep_top(L, base, 2);

@@ -64,7 +64,10 @@ static int mm_get_modules(lua_State *L)
 
     lua_settop(L, 1);
     if (!ml_modmap_at(L, ml, 1)) {
-        lua_pushnil(L);
+        if (ML_MUTANT_IS(90))
+            lua_newtable(L);
+        else
+            lua_pushnil(L);
         return 1;
     }
     ml_module_names(L, ml_modmap_at(L, ml, 1));     /* 2 */
