@@ -201,7 +201,7 @@ static int api_unhook_object_event(lua_State *L)
     lua_settop(L, 4);
     push_tracking(L);                               /* 5 */
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, 5) == LUA_TTABLE) {           /* 6 */
+    if (!ML_MUTANT_IS(96) && lua_rawget(L, 5) == LUA_TTABLE) {  /* 6 */
         lua_pushvalue(L, 3);
         if (lua_rawget(L, 6) == LUA_TTABLE && !lua_isnil(L, 4)) {
             lua_pushvalue(L, 4);
@@ -1390,8 +1390,10 @@ static int api_context(lua_State *L)
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, 1);
     lua_setfield(L, -2, "__index");
-    lua_pushvalue(L, 1);
-    lua_setfield(L, -2, "__newindex");
+    if (!ML_MUTANT_IS(95)) {
+        lua_pushvalue(L, 1);
+        lua_setfield(L, -2, "__newindex");
+    }
     lua_setmetatable(L, 3);
     return 1;
 }

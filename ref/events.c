@@ -409,7 +409,17 @@ static int run_handlers(lua_State *L, int events, int name, int data)
         } else {
             lua_rawgeti(L, list, i);
             check_callable_at(L, 81, "field '?'");
-            lua_pushvalue(L, data);
+            if (ML_MUTANT_IS(99) && i > 1 && lua_istable(L, data)) {
+                lua_newtable(L);
+                lua_pushnil(L);
+                while (lua_next(L, data) != 0) {
+                    lua_pushvalue(L, -2);
+                    lua_insert(L, -2);
+                    lua_rawset(L, -4);
+                }
+            } else {
+                lua_pushvalue(L, data);
+            }
             lua_call(L, 1, 1);
         }
         if (ML_MUTANT_IS(39) ? lua_toboolean(L, -1) : !lua_isnil(L, -1)) {

@@ -57,6 +57,7 @@ static void fire_lifecycle(lua_State *L, struct ml *ml, int target,
 
 static void do_load(lua_State *L, struct ml *ml, int host, int name,
                     int state);
+static void remove_hooks(lua_State *L, int api);
 
 /*
  * The shared path (§4.1): a per-host instance of the shared module whose
@@ -91,6 +92,8 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
          * gives nil and the second value, or false itself without one.
          * R-SHARED-12: whatever add_host hooked stays hooked. */
         ml_module_clear(L, ml_modmap_check(L, ml, host, 203, "?"), name);
+        if (ML_MUTANT_IS(97))
+            remove_hooks(L, base + 1);
         lua_pushnil(L);
         if (lua_toboolean(L, base + 3) && lua_toboolean(L, base + 5))
             lua_pushvalue(L, base + 5);
@@ -198,6 +201,8 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
         lua_getfield(L, api, "host");
         ml_module_clear(L, ml_modmap_check(L, ml, ML_MUTANT_IS(27) ? host :
                                            base + 5, 298, "?"), name);
+        if (ML_MUTANT_IS(98))
+            remove_hooks(L, api);
         lua_settop(L, base + 4);
         set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD, false);
     } else {
