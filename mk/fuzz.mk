@@ -9,11 +9,12 @@
 #   make fuzz-build             the harnesses only (build/fuzz/)
 #
 # Knobs: FUZZ_SECONDS (per harness, default 60), FUZZ_TIMEOUT (seconds
-# one input may take before libFuzzer calls it a hang, default 10),
+# one input may take before libFuzzer calls it a hang, default 20: the
+# matcher may work up to about 5 s under the sanitizers before it gives up),
 # FUZZ_HARNESSES (default: case match driver), FUZZ_CC (default clang).
 
 FUZZ_SECONDS ?= 60
-FUZZ_TIMEOUT ?= 10
+FUZZ_TIMEOUT ?= 20
 FUZZ_HARNESSES ?= case match driver
 FUZZ_CC ?= clang
 FB := $(B)/fuzz

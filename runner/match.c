@@ -15,10 +15,16 @@
 
 /*
  * Bounds the work on pathological groups (many similar members followed
- * by a mismatch explore n! orders). Running out is a failure, never a
- * pass.
+ * by a mismatch explore n! orders) and lines (a glob's backtracking is
+ * O(pattern * text) bytes): one unit per expected line tried, plus one
+ * per step of the glob matcher, a fifth of a second natively and a few
+ * seconds under the sanitizers of fuzz/. Running out is a failure, never
+ * a pass. Outside the budget the work is linear in the input, plus
+ * O(n log n) to find a group's identical members (find_twins); the
+ * duplicate check that was here before was cubic, a timeout of
+ * fuzz/match.c (fuzz/regressions/match/).
  */
-#define MATCH_BUDGET 20000000ul
+#define MATCH_BUDGET 100000000ul
 
 struct matcher {
 	const struct mlr_item *items;
@@ -26,18 +32,32 @@ struct matcher {
 	char *const *actual;
 	size_t n;
 	unsigned char **used; /* per item: member flags of any-order groups */
+	/*
+	 * Per any-order item, per member: the index of the nearest earlier
+	 * member with the same lines, or -1.
+	 */
+	long **twin;
 	unsigned long budget;
 	bool gave_up;
 	struct mlr_divergence *div;
 };
 
-/* Matches text against pattern, where "{*}" stands for any run of bytes. */
-bool mlr_glob_match(const char *pattern, const char *text)
+/*
+ * Matches text against pattern, where "{*}" stands for any run of
+ * bytes: 1 when it matches, 0 when not, -1 when *budget (one unit per
+ * step; NULL: no bound) ran out first.
+ */
+static int glob(const char *pattern, const char *text, unsigned long *budget)
 {
 	const char *star_p = NULL; /* pattern just after the last {*} */
 	const char *star_t = NULL; /* text position that {*} resumes from */
 
 	for (;;) {
+		if (budget) {
+			if (!*budget)
+				return -1;
+			--*budget;
+		}
 		if (!strncmp(pattern, "{*}", 3)) {
 			pattern += 3;
 			star_p = pattern;
@@ -50,14 +70,20 @@ bool mlr_glob_match(const char *pattern, const char *text)
 			continue;
 		}
 		if (!*pattern && !*text)
-			return true;
+			return 1;
 		/* Let the last {*} swallow one more byte and retry. */
 		if (!star_p || !*star_t)
-			return false;
+			return 0;
 		star_t++;
 		pattern = star_p;
 		text = star_t;
 	}
+}
+
+/* Matches text against pattern, where "{*}" stands for any run of bytes. */
+bool mlr_glob_match(const char *pattern, const char *text)
+{
+	return glob(pattern, text, NULL) == 1;
 }
 
 static size_t common_prefix(const char *a, const char *b)
@@ -92,14 +118,26 @@ static void note_failure(struct matcher *m, size_t pos,
 		d->expected = expected;
 }
 
-static bool spend(struct matcher *m)
+/*
+ * Does expected line e match the actual line at pos (false past the
+ * end)? Charged to the budget; when that runs out, gave_up is set and
+ * the answer is false.
+ */
+static bool line_at(struct matcher *m, const struct mlr_line *e, size_t pos)
 {
+	int r;
+
 	if (m->budget == 0) {
 		m->gave_up = true;
 		return false;
 	}
 	m->budget--;
-	return true;
+	if (pos >= m->n)
+		return false;
+	r = glob(e->text, m->actual[pos], &m->budget);
+	if (r < 0)
+		m->gave_up = true;
+	return r == 1;
 }
 
 /* Matches a member's lines at pos; *next gets the position after them. */
@@ -109,11 +147,9 @@ static bool match_lines(struct matcher *m, const struct mlr_member *mem,
 	size_t i;
 
 	for (i = 0; i < mem->nlines; i++) {
-		if (!spend(m))
-			return false;
-		if (pos + i >= m->n ||
-		    !mlr_glob_match(mem->lines[i].text, m->actual[pos + i])) {
-			note_failure(m, pos + i, &mem->lines[i]);
+		if (!line_at(m, &mem->lines[i], pos + i)) {
+			if (!m->gave_up)
+				note_failure(m, pos + i, &mem->lines[i]);
 			return false;
 		}
 	}
@@ -134,6 +170,61 @@ static bool same_member(const struct mlr_member *a,
 	return true;
 }
 
+/* A member's index and a hash of its lines, for sorting. */
+struct keyed {
+	unsigned long hash;
+	size_t index;
+};
+
+static int by_hash_then_index(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * For each member of it, the index of the nearest earlier member with
+ * the same lines, or -1: sorted by a hash of the lines (FNV-1a), so that
+ * only members with equal hashes are compared. Returns a malloc'd array.
+ */
+static long *find_twins(const struct mlr_item *it)
+{
+	struct keyed *keys = mlr_xcalloc(it->nmembers, sizeof *keys);
+	long *twin = mlr_xcalloc(it->nmembers, sizeof *twin);
+	size_t j, k, i;
+
+	for (j = 0; j < it->nmembers; j++) {
+		unsigned long h = 2166136261ul;
+		const struct mlr_member *mem = &it->members[j];
+
+		for (i = 0; i < mem->nlines; i++) {
+			const unsigned char *q =
+				(const unsigned char *)mem->lines[i].text;
+
+			for (; *q; q++)
+				h = (h ^ *q) * 16777619ul;
+			h = (h ^ '\n') * 16777619ul;
+		}
+		keys[j].hash = h;
+		keys[j].index = j;
+		twin[j] = -1;
+	}
+	qsort(keys, it->nmembers, sizeof *keys, by_hash_then_index);
+	/* Among equal hashes (in index order), the nearest equal before. */
+	for (j = 1; j < it->nmembers; j++)
+		for (k = j; k-- > 0 && keys[k].hash == keys[j].hash;)
+			if (same_member(&it->members[keys[k].index],
+					&it->members[keys[j].index])) {
+				twin[keys[j].index] = (long)keys[k].index;
+				break;
+			}
+	free(keys);
+	return twin;
+}
+
 static bool match_from(struct matcher *m, size_t item, size_t pos);
 
 static bool match_any_order(struct matcher *m, size_t item, size_t pos,
@@ -141,25 +232,24 @@ static bool match_any_order(struct matcher *m, size_t item, size_t pos,
 {
 	const struct mlr_item *it = &m->items[item];
 	unsigned char *used = m->used[item];
-	size_t j, k;
+	const long *twin = m->twin[item];
+	size_t j;
 
 	if (left == 0)
 		return match_from(m, item + 1, pos);
 	for (j = 0; j < it->nmembers; j++) {
 		size_t next;
-		bool dup = false;
 
 		if (used[j])
 			continue;
 		/*
 		 * Trying a member identical to an unused earlier one repeats
 		 * work already done: skipping it keeps repeated lines from
-		 * costing n! attempts.
+		 * costing n! attempts. Identical members are thus used in
+		 * their written order, so the nearest earlier twin is unused
+		 * whenever any earlier twin is: one look, not a scan.
 		 */
-		for (k = 0; k < j && !dup; k++)
-			dup = !used[k] &&
-			      same_member(&it->members[k], &it->members[j]);
-		if (dup)
+		if (twin[j] >= 0 && !used[twin[j]])
 			continue;
 		if (!match_lines(m, &it->members[j], pos, &next))
 			continue;
@@ -192,11 +282,9 @@ static bool match_from(struct matcher *m, size_t item, size_t pos)
 		it = &m->items[item];
 		switch (it->kind) {
 		case MLR_ITEM_LINE:
-			if (!spend(m))
-				return false;
-			if (pos >= m->n ||
-			    !mlr_glob_match(it->line.text, m->actual[pos])) {
-				note_failure(m, pos, &it->line);
+			if (!line_at(m, &it->line, pos)) {
+				if (!m->gave_up)
+					note_failure(m, pos, &it->line);
 				return false;
 			}
 			item++;
@@ -239,17 +327,23 @@ bool mlr_match_step(const struct mlr_step *step, char *const *actual,
 	m.gave_up = false;
 	m.div = div;
 	m.used = mlr_xcalloc(step->nitems, sizeof *m.used);
+	m.twin = mlr_xcalloc(step->nitems, sizeof *m.twin);
 	for (i = 0; i < step->nitems; i++)
-		if (step->items[i].kind == MLR_ITEM_ANY_ORDER)
+		if (step->items[i].kind == MLR_ITEM_ANY_ORDER) {
 			m.used[i] = mlr_xcalloc(step->items[i].nmembers, 1);
+			m.twin[i] = find_twins(&step->items[i]);
+		}
 
 	ok = match_from(&m, 0, 0);
 	div->gave_up = m.gave_up;
 	if (ok)
 		div->found = false;
 
-	for (i = 0; i < step->nitems; i++)
+	for (i = 0; i < step->nitems; i++) {
 		free(m.used[i]);
+		free(m.twin[i]);
+	}
 	free(m.used);
+	free(m.twin);
 	return ok && !m.gave_up;
 }

@@ -121,6 +121,21 @@ cmp_ok($r->{elapsed}, '<', 20, 'the matcher stops within its budget');
 accepts('explode', 'the same lines with the right result line',
 	"> fire a.example z\n" . ("log a b c d e\n" x 11) . "ok true\n");
 
+# A big group of distinct members, in the reverse order: the duplicate
+# check must not cost n^3 (fuzz/regressions/match/timeout-any-order-*).
+my $cases = tempdir('mlr-cases.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $big = "$cases/big-group.case";
+open my $bf, '>', $big or die "$big: $!";
+print $bf "id: big-group\ntitle: 3000 members\nrules: R-SELFTEST-1\n\n",
+	"=== transcript\n> fire a.example big\n{ any order\n",
+	(map { "event a.example e$_\n" } 1 .. 3000), "}\nok true\n";
+close $bf or die "$big: $!";
+$r = expect_pass('big-group accepts 3000 distinct members in the reverse order',
+	driver => [ driver('correct'), write_log("> fire a.example big\n" .
+		join('', map { "event a.example e$_\n" } reverse 1 .. 3000) . "ok true\n") ],
+	case => $big);
+cmp_ok($r->{elapsed}, '<', 5, 'a big group costs no more than its size squared');
+
 # --- whole-block rules ---------------------------------------------------
 $r = rejects('todo-title', 'a wrong result line, whatever the title says',
 	"> list a.example\nok a\n");
