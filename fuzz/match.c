@@ -21,7 +21,9 @@
  * header and a "> fuzz" command line), so the matcher sees exactly the
  * structures a case file can give it; inputs the parser refuses are
  * dropped. The actual block is split on "\n" as the runner splits a
- * driver's output.
+ * driver's output, and dropped when the runner would refuse it (more
+ * than 10 000 lines, a line over 64 KiB: PROTOCOL.md §8): the matcher's
+ * recursion depth relies on the first.
  *
  * Beyond not crashing, leaking or hanging (a libFuzzer timeout is a
  * finding: the matcher's work must stay bounded), the verdict is checked
@@ -218,6 +220,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mlr_lines_init(&actual);
 	if (sep)
 		split_lines(&actual, sep + strlen(SEPARATOR) + 1, end);
+	/* What run.c refuses before matching (PROTOCOL.md §8). */
+	ok = actual.n <= MLR_MAX_LINES_PER_COMMAND;
+	for (i = 0; ok && i < actual.n; i++)
+		ok = strlen(actual.v[i]) <= MLR_MAX_LINE;
+	if (!ok) {
+		mlr_lines_release(&actual);
+		mlr_case_release(&c);
+		mlr_buf_release(&file);
+		return 0;
+	}
 
 	ok = mlr_match_step(s, actual.v, actual.n, &div);
 	CHECK(!(ok && div.found));

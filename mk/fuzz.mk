@@ -9,12 +9,13 @@
 #   make fuzz-build             the harnesses only (build/fuzz/)
 #
 # Knobs: FUZZ_SECONDS (per harness, default 60), FUZZ_TIMEOUT (seconds
-# one input may take before libFuzzer calls it a hang, default 20: the
-# matcher may work up to about 5 s under the sanitizers before it gives up),
+# one input may take before libFuzzer calls it a hang, default 30: the
+# matcher may work 3 s under the sanitizers before it gives up, more
+# on a loaded machine),
 # FUZZ_HARNESSES (default: case match driver), FUZZ_CC (default clang).
 
 FUZZ_SECONDS ?= 60
-FUZZ_TIMEOUT ?= 20
+FUZZ_TIMEOUT ?= 30
 FUZZ_HARNESSES ?= case match driver
 FUZZ_CC ?= clang
 FB := $(B)/fuzz
@@ -70,7 +71,7 @@ $(foreach h,$(FUZZ_HARNESSES),$(eval $(call FUZZ_LINK,$(h))))
 -include $(wildcard $(FB)/*/*.d)
 
 fuzz-regress: fuzz-build
-	$(Q)tools/fuzz regress $(FB) $(FUZZ_HARNESSES)
+	$(Q)tools/fuzz regress $(FB) $(FUZZ_TIMEOUT) $(FUZZ_HARNESSES)
 
 fuzz: fuzz-regress
 	$(Q)tools/fuzz run $(FB) $(FUZZ_SECONDS) $(FUZZ_TIMEOUT) $(FUZZ_HARNESSES)

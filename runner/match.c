@@ -15,16 +15,24 @@
 
 /*
  * Bounds the work on pathological groups (many similar members followed
- * by a mismatch explore n! orders) and lines (a glob's backtracking is
- * O(pattern * text) bytes): one unit per expected line tried, plus one
- * per step of the glob matcher, a fifth of a second natively and a few
- * seconds under the sanitizers of fuzz/. Running out is a failure, never
- * a pass. Outside the budget the work is linear in the input, plus
- * O(n log n) to find a group's identical members (find_twins); the
- * duplicate check that was here before was cubic, a timeout of
- * fuzz/match.c (fuzz/regressions/match/).
+ * by a mismatch explore n! orders): one unit per expected line tried,
+ * and one more per MATCH_UNIT bytes of the two lines (a glob takes time
+ * linear in them, mlr_glob_match): a few tenths of a second natively,
+ * about 3 s under the sanitizers of fuzz/. Running out is a
+ * failure, never a pass. Outside the budget the work is linear in the
+ * input, plus O(n log n) to find a group's identical members
+ * (find_twins); the duplicate check that was here before was cubic, a
+ * timeout of fuzz/match.c (fuzz/regressions/match/).
  */
-#define MATCH_BUDGET 100000000ul
+#define MATCH_BUDGET 10000000ul
+#define MATCH_UNIT 64u
+
+/*
+ * The recursion goes one level deeper per member of a "{ any order" group
+ * placed and per "{ one of" group passed, each of which takes at least
+ * one actual line: at most MLR_MAX_LINES_PER_COMMAND levels, which run.c
+ * enforces before matching (PROTOCOL.md §8).
+ */
 
 struct matcher {
 	const struct mlr_item *items;
@@ -42,48 +50,59 @@ struct matcher {
 	struct mlr_divergence *div;
 };
 
-/*
- * Matches text against pattern, where "{*}" stands for any run of
- * bytes: 1 when it matches, 0 when not, -1 when *budget (one unit per
- * step; NULL: no bound) ran out first.
- */
-static int glob(const char *pattern, const char *text, unsigned long *budget)
+/* Length of the literal run of pattern at p, up to a "{*}" or the end. */
+static size_t literal_len(const char *p)
 {
-	const char *star_p = NULL; /* pattern just after the last {*} */
-	const char *star_t = NULL; /* text position that {*} resumes from */
+	const char *q = p;
 
-	for (;;) {
-		if (budget) {
-			if (!*budget)
-				return -1;
-			--*budget;
-		}
-		if (!strncmp(pattern, "{*}", 3)) {
-			pattern += 3;
-			star_p = pattern;
-			star_t = text;
-			continue;
-		}
-		if (*pattern && *pattern == *text) {
-			pattern++;
-			text++;
-			continue;
-		}
-		if (!*pattern && !*text)
-			return 1;
-		/* Let the last {*} swallow one more byte and retry. */
-		if (!star_p || !*star_t)
-			return 0;
-		star_t++;
-		pattern = star_p;
-		text = star_t;
-	}
+	while ((q = strchr(q, '{')) && (q[1] != '*' || q[2] != '}'))
+		q++;
+	return q ? (size_t)(q - p) : strlen(p);
 }
 
-/* Matches text against pattern, where "{*}" stands for any run of bytes. */
+/*
+ * Matches text against pattern, where "{*}" stands for any run of bytes,
+ * in time linear in both: the literal runs between the {*} are found
+ * leftmost first (strstr), which leaves the most room to the runs after
+ * them, so no choice is ever undone; the first run must start the text
+ * and the last end it. (A backtracking glob costs pattern * text steps
+ * on "{*}aaaa...ab" against a long "aaaa...": fuzz/match.c.)
+ */
 bool mlr_glob_match(const char *pattern, const char *text)
 {
-	return glob(pattern, text, NULL) == 1;
+	const char *p = pattern, *t = text, *found;
+	char small[128], *lit;
+	size_t n, tlen;
+
+	/* The literal head. */
+	n = literal_len(p);
+	if (strncmp(p, t, n))
+		return false;
+	p += n;
+	t += n;
+	if (!*p)
+		return !*t;
+	for (;;) {
+		while (!strncmp(p, "{*}", 3))
+			p += 3;
+		n = literal_len(p);
+		if (!p[n]) {
+			/* The tail: it must end the text. */
+			tlen = strlen(t);
+			return tlen >= n && !memcmp(t + tlen - n, p, n);
+		}
+		/* A middle run, leftmost; strstr needs it as a string. */
+		lit = n < sizeof small ? small : mlr_xmalloc(n + 1);
+		memcpy(lit, p, n);
+		lit[n] = '\0';
+		found = strstr(t, lit);
+		if (lit != small)
+			free(lit);
+		if (!found)
+			return false;
+		t = found + n;
+		p += n;
+	}
 }
 
 static size_t common_prefix(const char *a, const char *b)
@@ -125,19 +144,22 @@ static void note_failure(struct matcher *m, size_t pos,
  */
 static bool line_at(struct matcher *m, const struct mlr_line *e, size_t pos)
 {
-	int r;
+	unsigned long cost;
 
-	if (m->budget == 0) {
+	if (pos >= m->n) {
+		if (m->budget == 0)
+			m->gave_up = true;
+		else
+			m->budget--;
+		return false;
+	}
+	cost = 1 + (strlen(e->text) + strlen(m->actual[pos])) / MATCH_UNIT;
+	if (m->budget < cost) {
 		m->gave_up = true;
 		return false;
 	}
-	m->budget--;
-	if (pos >= m->n)
-		return false;
-	r = glob(e->text, m->actual[pos], &m->budget);
-	if (r < 0)
-		m->gave_up = true;
-	return r == 1;
+	m->budget -= cost;
+	return mlr_glob_match(e->text, m->actual[pos]);
 }
 
 /* Matches a member's lines at pos; *next gets the position after them. */
@@ -227,6 +249,7 @@ static long *find_twins(const struct mlr_item *it)
 
 static bool match_from(struct matcher *m, size_t item, size_t pos);
 
+
 static bool match_any_order(struct matcher *m, size_t item, size_t pos,
 			    size_t left)
 {
@@ -234,6 +257,7 @@ static bool match_any_order(struct matcher *m, size_t item, size_t pos,
 	unsigned char *used = m->used[item];
 	const long *twin = m->twin[item];
 	size_t j;
+	bool ok;
 
 	if (left == 0)
 		return match_from(m, item + 1, pos);
@@ -254,11 +278,10 @@ static bool match_any_order(struct matcher *m, size_t item, size_t pos,
 		if (!match_lines(m, &it->members[j], pos, &next))
 			continue;
 		used[j] = 1;
-		if (match_any_order(m, item, next, left - 1)) {
-			used[j] = 0;
-			return true;
-		}
+		ok = match_any_order(m, item, next, left - 1);
 		used[j] = 0;
+		if (ok)
+			return true;
 		if (m->gave_up)
 			return false;
 	}
@@ -292,9 +315,16 @@ static bool match_from(struct matcher *m, size_t item, size_t pos)
 			break;
 		case MLR_ITEM_ONE_OF:
 			for (j = 0; j < it->nmembers; j++) {
-				if (match_lines(m, &it->members[j], pos,
-						&next) &&
-				    match_from(m, item + 1, next))
+				bool ok;
+
+				if (!match_lines(m, &it->members[j], pos,
+						 &next)) {
+					if (m->gave_up)
+						return false;
+					continue;
+				}
+				ok = match_from(m, item + 1, next);
+				if (ok)
 					return true;
 				if (m->gave_up)
 					return false;

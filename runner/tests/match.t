@@ -136,6 +136,21 @@ $r = expect_pass('big-group accepts 3000 distinct members in the reverse order',
 	case => $big);
 cmp_ok($r->{elapsed}, '<', 5, 'a big group costs no more than its size squared');
 
+# A glob whose literal run almost matches a long line: linear, not
+# pattern * text (fuzz/regressions/match/timeout-glob-*), in the matcher
+# and in the report's diff.
+my $longglob = "$cases/long-glob.case";
+open my $lf, '>', $longglob or die "$longglob: $!";
+print $lf "id: long-glob\ntitle: long glob\nrules: R-SELFTEST-1\n\n",
+	"=== transcript\n> fire a.example long\n",
+	"log {*}" . ('a' x 8000) . "b\nok true\n";
+close $lf or die "$longglob: $!";
+$r = expect_fail('long-glob rejects a long line that lacks the last byte', qr/differs/,
+	driver => [ driver('correct'), write_log("> fire a.example long\nlog " .
+		('a' x 60000) . "\nok true\n") ],
+	case => $longglob);
+cmp_ok($r->{elapsed}, '<', 5, 'a glob costs no more than its line');
+
 # --- whole-block rules ---------------------------------------------------
 $r = rejects('todo-title', 'a wrong result line, whatever the title says',
 	"> list a.example\nok a\n");
