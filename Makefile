@@ -24,6 +24,10 @@
 #   make mutants-results    make mutants into results/mutants.md, RESULTS.md
 #   make uncovered       spec rules that no case names (fails if any)
 #   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
+#   make fuzz            libFuzzer: regressions, then each harness for
+#                        FUZZ_SECONDS (default 60) (mk/fuzz.mk, fuzz/README.md)
+#   make fuzz-regress    every fuzz/regressions/H/* once
+#   make fuzz-results    make fuzz, then results/fuzz.md and RESULTS.md
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #

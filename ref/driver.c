@@ -394,16 +394,16 @@ static int split(char *line, char **words)
     }
 }
 
-/* Read one line without its newline. Returns 1 for a line, 0 at the end
- * of input, -1 for a line longer than MAX_LINE (read and dropped), -2
- * for a line containing a NUL byte. */
-static int read_line(char *buf, size_t *len)
+/* Read one line of 'in' without its newline. Returns 1 for a line, 0 at
+ * the end of input, -1 for a line longer than MAX_LINE (read and
+ * dropped), -2 for a line containing a NUL byte. */
+static int read_line(FILE *in, char *buf, size_t *len)
 {
     int c, status = 1;
     size_t n = 0;
     bool any = false;
 
-    while ((c = getchar()) != EOF) {
+    while ((c = getc(in)) != EOF) {
         any = true;
         if (c == '\n')
             break;
@@ -493,15 +493,32 @@ static void run_line(struct driver *d, char *line, char **words)
     write_top(L);
 }
 
-int main(int argc, char **argv)
+/* The protocol loop: read command lines from 'in' until its end and
+ * write each one's output. Apart from main so that the fuzzer
+ * (fuzz/driver.c) runs the same loop on its input. */
+static void serve(struct driver *d, FILE *in)
 {
     static char line[MAX_LINE + 1];
     static char *words[MAX_WORDS];
+    size_t len;
+    int status;
+
+    while ((status = read_line(in, line, &len)) != 0) {
+        if (status == -1)
+            printf("bad line too long\n");
+        else if (status == -2)
+            printf("bad NUL byte in line\n");
+        else
+            run_line(d, line, words);
+        fflush(stdout);
+    }
+}
+
+int main(int argc, char **argv)
+{
     struct driver d = { NULL, LUA_NOREF };
     struct ml_observer observer = { on_log, on_event, &d };
     struct ml_error err;
-    size_t len;
-    int status;
 
     if (argc != 2) {
         fprintf(stderr, "usage: %s MODDIR\n", argv[0]);
@@ -521,15 +538,7 @@ int main(int argc, char **argv)
     }
     printf("modlife %d %s\n", PROTOCOL_VERSION, CAPABILITIES);
     fflush(stdout);
-    while ((status = read_line(line, &len)) != 0) {
-        if (status == -1)
-            printf("bad line too long\n");
-        else if (status == -2)
-            printf("bad NUL byte in line\n");
-        else
-            run_line(&d, line, words);
-        fflush(stdout);
-    }
+    serve(&d, stdin);
     ml_free(d.ml);
     return 0;
 }

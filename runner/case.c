@@ -824,12 +824,12 @@ static int read_file(const char *path, struct mlr_buf *data,
 	return 0;
 }
 
-static int parse(struct parser *p, const struct mlr_buf *data)
+static int parse(struct parser *p, const char *data, size_t size)
 {
 	enum { HEADER, MODULE, TRANSCRIPT } where = HEADER;
 	unsigned seen[5] = { 0, 0, 0, 0, 0 };
-	const char *q = mlr_buf_str(data);
-	const char *end = q + data->len;
+	const char *q = data;
+	const char *end = q + size;
 
 	while (q < end) {
 		const char *nl = memchr(q, '\n', (size_t)(end - q));
@@ -896,15 +896,17 @@ static int parse(struct parser *p, const struct mlr_buf *data)
 }
 
 /*
- * Reads and validates the case file at path into c (which the caller
- * releases with mlr_case_release, also after an error); flags is 0 or
- * MLR_CASE_PROTOTYPE. Returns 0, or -1 with err filled in.
+ * Parses and validates the size bytes at data (not NUL-terminated) as the
+ * case file at path into c, which the caller releases with
+ * mlr_case_release, also after an error; flags is 0 or MLR_CASE_PROTOTYPE.
+ * path is only named (the id must match it, the area is its folder).
+ * Returns 0, or -1 with err filled in. Exists apart from mlr_case_load
+ * for the fuzzer (fuzz/case.c), which has bytes, not files.
  */
-int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
-		  struct mlr_error *err)
+int mlr_case_parse(struct mlr_case *c, const char *path, const char *data,
+		   size_t size, unsigned flags, struct mlr_error *err)
 {
 	struct parser p;
-	struct mlr_buf data;
 	int rc;
 
 	memset(c, 0, sizeof *c);
@@ -917,14 +919,35 @@ int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
 	p.err = err;
 	p.flags = flags;
 
-	mlr_buf_init(&data);
-	rc = read_file(path, &data, err);
-	if (!rc)
-		rc = parse(&p, &data);
+	rc = parse(&p, data, size);
 	free_group_state(&p);
 	free_directives(p.pending, p.npending);
 	free(p.present);
 	free(p.changed_at);
+	return rc;
+}
+
+/*
+ * Reads and validates the case file at path into c (which the caller
+ * releases with mlr_case_release, also after an error); flags is 0 or
+ * MLR_CASE_PROTOTYPE. Returns 0, or -1 with err filled in.
+ */
+int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
+		  struct mlr_error *err)
+{
+	struct mlr_buf data;
+	int rc;
+
+	mlr_buf_init(&data);
+	rc = read_file(path, &data, err);
+	if (!rc) {
+		rc = mlr_case_parse(c, path, mlr_buf_str(&data), data.len,
+				    flags, err);
+	} else {
+		memset(c, 0, sizeof *c);
+		c->path = mlr_xstrdup(path);
+		c->area = area_of(path);
+	}
 	mlr_buf_release(&data);
 	return rc;
 }

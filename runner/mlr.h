@@ -171,6 +171,8 @@ struct mlr_case {
 
 int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
 		  struct mlr_error *err);
+int mlr_case_parse(struct mlr_case *c, const char *path, const char *data,
+		   size_t size, unsigned flags, struct mlr_error *err);
 void mlr_case_release(struct mlr_case *c);
 bool mlr_is_result_line(const char *line);
 bool mlr_is_capability(const char *word, size_t n);

@@ -121,6 +121,36 @@ cmp_ok($r->{elapsed}, '<', 20, 'the matcher stops within its budget');
 accepts('explode', 'the same lines with the right result line',
 	"> fire a.example z\n" . ("log a b c d e\n" x 11) . "ok true\n");
 
+# A big group of distinct members, in the reverse order: the duplicate
+# check must not cost n^3 (fuzz/regressions/match/timeout-any-order-*).
+my $cases = tempdir('mlr-cases.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $big = "$cases/big-group.case";
+open my $bf, '>', $big or die "$big: $!";
+print $bf "id: big-group\ntitle: 3000 members\nrules: R-SELFTEST-1\n\n",
+	"=== transcript\n> fire a.example big\n{ any order\n",
+	(map { "event a.example e$_\n" } 1 .. 3000), "}\nok true\n";
+close $bf or die "$big: $!";
+$r = expect_pass('big-group accepts 3000 distinct members in the reverse order',
+	driver => [ driver('correct'), write_log("> fire a.example big\n" .
+		join('', map { "event a.example e$_\n" } reverse 1 .. 3000) . "ok true\n") ],
+	case => $big);
+cmp_ok($r->{elapsed}, '<', 5, 'a big group costs no more than its size squared');
+
+# A glob whose literal run almost matches a long line: linear, not
+# pattern * text (fuzz/regressions/match/timeout-glob-*), in the matcher
+# and in the report's diff.
+my $longglob = "$cases/long-glob.case";
+open my $lf, '>', $longglob or die "$longglob: $!";
+print $lf "id: long-glob\ntitle: long glob\nrules: R-SELFTEST-1\n\n",
+	"=== transcript\n> fire a.example long\n",
+	"log {*}" . ('a' x 8000) . "b\nok true\n";
+close $lf or die "$longglob: $!";
+$r = expect_fail('long-glob rejects a long line that lacks the last byte', qr/differs/,
+	driver => [ driver('correct'), write_log("> fire a.example long\nlog " .
+		('a' x 60000) . "\nok true\n") ],
+	case => $longglob);
+cmp_ok($r->{elapsed}, '<', 5, 'a glob costs no more than its line');
+
 # --- whole-block rules ---------------------------------------------------
 $r = rejects('todo-title', 'a wrong result line, whatever the title says',
 	"> list a.example\nok a\n");

@@ -1,0 +1,1 @@
+module:provides("auth", { name = "internal_hashed" });

@@ -1,0 +1,1 @@
+module:provides("authz", { name = "internal" });

@@ -1,0 +1,2 @@
+module:log("warn", "about to fail");
+error("boom");

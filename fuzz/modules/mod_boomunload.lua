@@ -1,0 +1,2 @@
+function module.unload() error("unload failed"); end
+module:hook("module-unloaded", function () error("handler failed"); end);

@@ -1,0 +1,2 @@
+module:depends("cyc2");
+module:log("info", "cyc1");

@@ -1,0 +1,2 @@
+module:depends("cyc1");
+module:log("info", "cyc2");

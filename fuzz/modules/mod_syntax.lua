@@ -1,0 +1,1 @@
+module:log("info", "never" ;
