@@ -198,6 +198,7 @@ test:
 	$(MAKE) check IMPL=prosody STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
 	$(MAKE) valgrind
+	$(MAKE) sanitize
 
 .PHONY: clean-objs
 clean-objs:
