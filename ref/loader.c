@@ -198,7 +198,7 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
     size_t i, len;
     const char *content;
 
-    luaL_checkstack(L, 10, NULL);
+    ml_checkstack(L, 10);
     lua_pushnil(L);                 /* base + 1: error of the last attempt */
     for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
         lua_settop(L, base + 1);
