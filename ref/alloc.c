@@ -20,7 +20,7 @@
 static struct {
     unsigned long count;            /* requests numbered so far */
     unsigned long fail_at;          /* 0: never fail */
-    unsigned long caught;           /* memory errors caught by xpcall */
+    unsigned long caught;           /* memory errors Prosody catches */
     bool persistent;                /* fail every request from fail_at */
     /* The Lua request that failed, which Lua retries once after an
      * emergency collection: the retry fails too, so that the failure
@@ -50,9 +50,10 @@ unsigned long ml_alloc_count(void)
 }
 
 /*
- * Note an error that ml_pcall_traceback caught, raised with 'status' and
- * on top of the stack: count it when it is a memory error, Lua's own or
- * the "not enough memory" raised where a C allocation failed.
+ * Note an error on top of the stack, raised with 'status', that Prosody
+ * catches (ml_pcall_traceback) or returns as a value (a compile error):
+ * count it when it is a memory error. Such an error may reach no output
+ * line (activation only logs a failed load), hence the count.
  */
 void ml_alloc_note_caught(lua_State *L, int status)
 {

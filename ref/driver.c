@@ -588,7 +588,7 @@ int main(int argc, char **argv)
     ml_free(d.ml);
     if (ml_alloc_caught() > 0)
         fprintf(stderr, "modlife-ref: %lu memory errors caught where Prosody "
-                        "catches module errors\n", ml_alloc_caught());
+                        "catches errors\n", ml_alloc_caught());
     if (count)
         fprintf(stderr, "modlife-ref: %lu allocations\n", ml_alloc_count());
     return 0;

@@ -135,9 +135,9 @@ unsigned long ml_alloc_count(void);
 /*
  * The number of memory errors that Prosody's own error handling caught
  * (the xpcall around module code: body, load, unload, save, restore,
- * add_host), process-wide. There Prosody logs the error to its own
- * loggers, which the protocol does not report, so a driver may say it on
- * stderr instead.
+ * add_host) or returned as a value (a compile error), process-wide.
+ * Prosody may then only log the error to its own loggers, which the
+ * protocol does not report, so a driver may say it on stderr instead.
  */
 unsigned long ml_alloc_caught(void);
 
