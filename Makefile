@@ -12,8 +12,15 @@
 #                        if real Prosody then passes the case (tools/bless);
 #                        FORCE=1 also replaces expected lines that differ
 #   make test            -Werror build + runner self-tests + check (ref and
-#                        Prosody) + valgrind
+#                        Prosody) + valgrind + sanitize
 #   make valgrind        every case against the reference under memcheck
+#   make sanitize        reference and runner built with ASan + UBSan
+#                        (build/san/): every case, runner self-tests
+#                        (mk/sanitize.mk)
+#   make oom             allocation-failure injection: every case with
+#                        allocation N failing, every OOM_STEP-th N
+#                        (OOM_STEP=1: full sweep, hours; mk/oom.mk)
+#   make sanitize-results, make oom-results   their RESULTS.md sections
 #   make results         regenerate RESULTS.md from fresh runs
 #   make uncovered       spec rules that no case names (fails if any)
 #   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
