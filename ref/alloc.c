@@ -30,6 +30,13 @@ static struct {
     size_t retry_osize, retry_nsize;
 } inject;
 
+/* The numbers of the first requests that came from the library's own C
+ * code, whose failure paths tools/oom tries first: they are few, and
+ * nothing but this code handles them. */
+#define C_REQUESTS_MAX 1024
+static unsigned long c_requests[C_REQUESTS_MAX];
+static size_t c_count;
+
 /*
  * Fail request 'n' (counted from 1; 0 turns injection off), and with
  * 'persistent' every request after it too. Resets the counter: call it
@@ -38,6 +45,7 @@ static struct {
 void ml_alloc_fail(unsigned long n, int persistent)
 {
     inject.count = 0;
+    c_count = 0;
     inject.fail_at = n;
     inject.persistent = persistent != 0;
     inject.retry_pending = false;
@@ -77,16 +85,37 @@ static bool must_fail(void)
     return n == inject.fail_at || inject.persistent;
 }
 
+/* Number one request of the C heap; whether it must fail. */
+static bool c_must_fail(void)
+{
+    bool fail = must_fail();
+
+    if (c_count < C_REQUESTS_MAX)
+        c_requests[c_count++] = inject.count;
+    return fail;
+}
+
 /* malloc, numbered. */
 void *ml_malloc(size_t size)
 {
-    return must_fail() ? NULL : malloc(size);
+    return c_must_fail() ? NULL : malloc(size);
 }
 
 /* calloc, numbered. */
 void *ml_calloc(size_t count, size_t size)
 {
-    return must_fail() ? NULL : calloc(count, size);
+    return c_must_fail() ? NULL : calloc(count, size);
+}
+
+/*
+ * The numbers of the requests so far that were the library's own C
+ * allocations (the first C_REQUESTS_MAX of them), in '*numbers' (static
+ * storage); returns how many.
+ */
+size_t ml_alloc_c_requests(const unsigned long **numbers)
+{
+    *numbers = c_requests;
+    return c_count;
 }
 
 /*

@@ -589,7 +589,15 @@ int main(int argc, char **argv)
     if (ml_alloc_caught() > 0)
         fprintf(stderr, "modlife-ref: %lu memory errors caught where Prosody "
                         "catches errors\n", ml_alloc_caught());
-    if (count)
+    if (count) {
+        const unsigned long *c;
+        size_t i, n = ml_alloc_c_requests(&c);
+
         fprintf(stderr, "modlife-ref: %lu allocations\n", ml_alloc_count());
+        fprintf(stderr, "modlife-ref: C allocations at");
+        for (i = 0; i < n; i++)
+            fprintf(stderr, " %lu", c[i]);
+        fprintf(stderr, "\n");
+    }
     return 0;
 }

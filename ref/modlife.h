@@ -133,6 +133,13 @@ void ml_alloc_fail(unsigned long n, int persistent);
 unsigned long ml_alloc_count(void);
 
 /*
+ * Which of those requests were the library's own C allocations (not
+ * Lua's): sets '*numbers' to their numbers, in order (static storage, the
+ * first 1024), and returns how many.
+ */
+size_t ml_alloc_c_requests(const unsigned long **numbers);
+
+/*
  * The number of memory errors that Prosody's own error handling caught
  * (the xpcall around module code: body, load, unload, save, restore,
  * add_host) or returned as a value (a compile error), process-wide.
