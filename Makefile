@@ -12,8 +12,15 @@
 #                        if real Prosody then passes the case (tools/bless);
 #                        FORCE=1 also replaces expected lines that differ
 #   make test            -Werror build + runner self-tests + check (ref and
-#                        Prosody) + valgrind
+#                        Prosody) + valgrind + sanitize
 #   make valgrind        every case against the reference under memcheck
+#   make sanitize        reference and runner built with ASan + UBSan
+#                        (build/san/): every case, runner self-tests
+#                        (mk/sanitize.mk)
+#   make oom             allocation-failure injection: every case with
+#                        allocation N failing, every OOM_STEP-th N
+#                        (OOM_STEP=1: full sweep, hours; mk/oom.mk)
+#   make sanitize-results, make oom-results   their RESULTS.md sections
 #   make results         regenerate RESULTS.md from fresh runs
 #   make mutants         build each mutant of mutants/README.md (the reference
 #                        with -DML_MUTANT=N, build/mutants/N/) and run the
@@ -211,6 +218,7 @@ test:
 	$(MAKE) check IMPL=prosody STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
 	$(MAKE) valgrind
+	$(MAKE) sanitize
 
 .PHONY: clean-objs
 clean-objs:

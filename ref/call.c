@@ -6,6 +6,8 @@
  * reference does the same with lua_pcall and a message handler that
  * behaves like debug.traceback, so error values read the same in both.
  */
+#include <string.h>
+
 #include "modlife-int.h"
 
 /* Message handler with debug.traceback's rules: a string (or number)
@@ -38,8 +40,35 @@ int ml_pcall_traceback(lua_State *L, int nargs, int nresults)
     lua_pushcfunction(L, traceback);
     lua_insert(L, base);
     status = lua_pcall(L, nargs, nresults, base);
+    if (status != LUA_OK)
+        ml_alloc_note_caught(L, status);
     lua_remove(L, base);
     return status;
+}
+
+/*
+ * Whether the error on top of the stack, raised with 'status', is an
+ * out-of-memory error: Lua's own (LUA_ERRMEM), or the "not enough
+ * memory" the library raises where a C allocation or the stack could not
+ * grow (a traceback may follow). Does not allocate.
+ */
+bool ml_is_memory_error(lua_State *L, int status)
+{
+    return status == LUA_ERRMEM ||
+           (lua_type(L, -1) == LUA_TSTRING &&
+            strncmp(lua_tostring(L, -1), "not enough memory", 17) == 0);
+}
+
+/*
+ * luaL_checkstack(L, n, NULL), except that a stack that cannot grow for
+ * lack of memory raises "not enough memory", not "stack overflow":
+ * lua_checkstack does not tell the two apart, the stack's size does.
+ */
+void ml_checkstack(lua_State *L, int n)
+{
+    if (!lua_checkstack(L, n))
+        luaL_error(L, lua_gettop(L) + n + LUA_MINSTACK < LUAI_MAXSTACK
+                          ? "not enough memory" : "stack overflow");
 }
 
 /*

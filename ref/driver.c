@@ -23,6 +23,9 @@
     "config reload depends items status shared-data wrappers components"
 #define MAX_LINE 65536                      /* bytes, without the newline */
 #define MAX_WORDS (MAX_LINE / 2 + 1)
+/* Exit status when memory runs out before the greeting: no state to go
+ * on with (ref/README.md, allocation-failure injection). */
+#define EXIT_NOMEM 3
 
 struct driver {
     struct ml *ml;
@@ -464,13 +467,44 @@ static int setup_entry(lua_State *L)
     return 0;
 }
 
+/* Whether the error on top of the stack, raised with 'status', is an
+ * out-of-memory error: Lua's own, or "not enough memory" raised where
+ * the library's C allocation failed. */
+static bool is_memory_error(lua_State *L, int status)
+{
+    return status == LUA_ERRMEM || (lua_type(L, -1) == LUA_TSTRING &&
+           strcmp(lua_tostring(L, -1), "not enough memory") == 0);
+}
+
+/* Read MODLIFE_FAIL_ALLOC (N: fail allocation request N; N+: N and every
+ * later one) and MODLIFE_COUNT_ALLOC; see ref/README.md. Returns false
+ * for a malformed value. */
+static bool setup_injection(bool *count)
+{
+    const char *s = getenv("MODLIFE_FAIL_ALLOC");
+    const char *c = getenv("MODLIFE_COUNT_ALLOC");
+    unsigned long n;
+    char *end;
+
+    *count = c && *c && strcmp(c, "0") != 0;
+    if (!s || !*s)
+        return true;
+    if (*s < '0' || *s > '9')
+        return false;
+    n = strtoul(s, &end, 10);
+    if (n == 0 || (*end != '\0' && strcmp(end, "+") != 0))
+        return false;
+    ml_alloc_fail(n, *end == '+');
+    return true;
+}
+
 /* Run one command line and write its output. */
 static void run_line(struct driver *d, char *line, char **words)
 {
     lua_State *L = ml_lua(d->ml);
     struct command cmd;
     const char *reason;
-    int count = split(line, words);
+    int status, count = split(line, words);
 
     reason = count < 0 ? "empty word" : check_command(words, count);
     if (reason) {
@@ -482,12 +516,19 @@ static void run_line(struct driver *d, char *line, char **words)
     cmd.count = count;
     lua_pushcfunction(L, command_entry);
     lua_pushlightuserdata(L, &cmd);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        const char *msg = lua_tostring(L, -1);
+    status = lua_pcall(L, 1, 1, 0);
+    if (status != LUA_OK) {
+        /* Not lua_tostring on a number: outside protected mode it must
+         * not allocate. */
+        const char *msg = lua_type(L, -1) == LUA_TSTRING
+                              ? lua_tostring(L, -1) : "error";
 
-        fprintf(stderr, "modlife-ref: %s\n", msg ? msg : "error");
+        fprintf(stderr, "modlife-ref: %s\n", msg);
+        /* Rendering the result needs memory too: when that is what ran
+         * out, the result line is still the error (ref/README.md). */
+        printf("raise \"%s\"\n", is_memory_error(L, status)
+                                       ? "not enough memory" : "driver error");
         lua_pop(L, 1);
-        printf("raise \"driver error\"\n");
         return;
     }
     write_top(L);
@@ -519,26 +560,54 @@ int main(int argc, char **argv)
     struct driver d = { NULL, LUA_NOREF };
     struct ml_observer observer = { on_log, on_event, &d };
     struct ml_error err;
+    int status;
+    bool count;
 
     if (argc != 2) {
         fprintf(stderr, "usage: %s MODDIR\n", argv[0]);
         return 2;
     }
+    if (!setup_injection(&count)) {
+        fprintf(stderr, "modlife-ref: MODLIFE_FAIL_ALLOC: expected N or N+ "
+                        "with N > 0\n");
+        return 2;
+    }
     d.ml = ml_new(argv[1], &observer, &err);
     if (!d.ml) {
+        if (err.code == ML_ENOMEM) {
+            fprintf(stderr, "modlife-ref: out of memory\n");
+            return EXIT_NOMEM;
+        }
         fprintf(stderr, "modlife-ref: %s\n", err.message);
         return 1;
     }
     lua_pushcfunction(ml_lua(d.ml), setup_entry);
     lua_pushlightuserdata(ml_lua(d.ml), &d);
-    if (lua_pcall(ml_lua(d.ml), 1, 0, 0) != LUA_OK) {
-        fprintf(stderr, "modlife-ref: cannot set up\n");
+    status = lua_pcall(ml_lua(d.ml), 1, 0, 0);
+    if (status != LUA_OK) {
+        bool nomem = is_memory_error(ml_lua(d.ml), status);
+
+        fprintf(stderr, "modlife-ref: %s\n",
+                nomem ? "out of memory" : "cannot set up");
         ml_free(d.ml);
-        return 1;
+        return nomem ? EXIT_NOMEM : 1;
     }
     printf("modlife %d %s\n", PROTOCOL_VERSION, CAPABILITIES);
     fflush(stdout);
     serve(&d, stdin);
     ml_free(d.ml);
+    if (ml_alloc_caught() > 0)
+        fprintf(stderr, "modlife-ref: %lu memory errors caught where Prosody "
+                        "catches errors\n", ml_alloc_caught());
+    if (count) {
+        const unsigned long *c;
+        size_t i, n = ml_alloc_c_requests(&c);
+
+        fprintf(stderr, "modlife-ref: %lu allocations\n", ml_alloc_count());
+        fprintf(stderr, "modlife-ref: C allocations at");
+        for (i = 0; i < n; i++)
+            fprintf(stderr, " %lu", c[i]);
+        fprintf(stderr, "\n");
+    }
     return 0;
 }

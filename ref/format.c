@@ -289,7 +289,7 @@ int ml_format(lua_State *L)
                           "'formatstring')", luaL_typename(L, 1));
     fmt = lua_tolstring(L, 1, &len);
     /* Arguments live at 2..; room for one per specifier. */
-    luaL_checkstack(L, (int)(len / 2) + 10, NULL);
+    ml_checkstack(L, (int)(len / 2) + 10);
     lua_settop(L, (int)(len / 2) + n + 1);
     luaL_buffinit(L, &b);
     while (pos < len) {

@@ -134,7 +134,7 @@ void ml_host_activate(lua_State *L, struct ml *ml, int host)
     ref_events = luaL_ref(L, LUA_REGISTRYINDEX);
 
     /* From here to the map insertion nothing can raise. */
-    h = malloc(sizeof(*h));
+    h = ml_malloc(sizeof(*h));
     if (h) {
         h->type = type;
         h->ref_events = ref_events;

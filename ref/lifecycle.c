@@ -227,7 +227,7 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
     int base = lua_gettop(L);
     struct ml_modmap *map;
 
-    luaL_checkstack(L, 30, NULL);
+    ml_checkstack(L, 30);
     if (!lua_toboolean(L, host) || !lua_toboolean(L, name)) {
         push_fail(L, ML_TOK_INSUFFICIENT_PARAMETERS);   /* R-LOAD-1 */
         return;
@@ -414,7 +414,7 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
     int env = base + 1, api = base + 2;
     bool had_items = true;
 
-    luaL_checkstack(L, 30, NULL);
+    ml_checkstack(L, 30);
     ml_get_module(L, ml, host, name);
     if (lua_isnil(L, env)) {
         lua_settop(L, base);
@@ -510,7 +510,7 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
     int base = lua_gettop(L);
     int mod = base + 1, saved = base + 2, state = base + 3;
 
-    luaL_checkstack(L, 30, NULL);
+    ml_checkstack(L, 30);
     ml_get_module(L, ml, host, name);
     if (lua_isnil(L, mod)) {
         lua_settop(L, base);

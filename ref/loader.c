@@ -202,11 +202,11 @@ static void push_chunkname(lua_State *L, struct ml *ml, int path)
  */
 int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
 {
-    int base = lua_gettop(L);
+    int base = lua_gettop(L), status;
     size_t i, len;
     const char *content;
 
-    luaL_checkstack(L, 10, NULL);
+    ml_checkstack(L, 10);
     lua_pushnil(L);                 /* base + 1: error of the last attempt */
     for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
         lua_settop(L, base + 1);
@@ -235,8 +235,10 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
             lists_feature(L, base + 6, "requires", false))
             continue;
         push_chunkname(L, ml, base + 2);
-        if (luaL_loadbufferx(L, content, len, lua_tostring(L, -1), NULL)
-            != LUA_OK) {
+        status = luaL_loadbufferx(L, content, len, lua_tostring(L, -1), NULL);
+        if (status != LUA_OK) {
+            /* A compile error is a value: activation only logs it. */
+            ml_alloc_note_caught(L, status);
             lua_pushnil(L);
             lua_insert(L, -2);
             lua_rotate(L, base + 1, 2);

@@ -24,13 +24,14 @@ static int tostring_entry(lua_State *L)
  * formatted as Prosody's sinks do, with util.format even without
  * arguments; when that raises (fmt not a string, an invalid conversion),
  * tostring(message) is written instead, and "<type>" if even that
- * raises, so that logging never raises into the module. */
+ * raises, so that logging never raises into the module, unless memory
+ * ran out. */
 static int logger(lua_State *L)
 {
     struct ml *ml = ml_self(L);
     const char *level;
     size_t i;
-    int top, arg;
+    int top, arg, status;
 
     if (lua_type(L, 1) != LUA_TSTRING)
         return 0;
@@ -47,11 +48,16 @@ static int logger(lua_State *L)
     lua_pushcclosure(L, ml_format, 1);
     for (arg = 2; arg <= top; arg++)
         lua_pushvalue(L, arg);
-    if (lua_pcall(L, top - 1, 1, 0) != LUA_OK) {
+    if ((status = lua_pcall(L, top - 1, 1, 0)) != LUA_OK) {
+        /* Running out of memory is no format error: it propagates. */
+        if (ml_is_memory_error(L, status))
+            lua_error(L);
         lua_pop(L, 1);
         lua_pushcfunction(L, tostring_entry);
         lua_pushvalue(L, 2);
-        if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        if ((status = lua_pcall(L, 1, 1, 0)) != LUA_OK) {
+            if (ml_is_memory_error(L, status))
+                lua_error(L);
             lua_pop(L, 1);
             lua_pushfstring(L, "<%s>", luaL_typename(L, 2));
         }

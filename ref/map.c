@@ -63,7 +63,7 @@ static int resize(struct ml_map *map, size_t capacity)
     size_t old_capacity = map->capacity;
     size_t i;
 
-    map->slots = calloc(capacity, sizeof(*map->slots));
+    map->slots = ml_calloc(capacity, sizeof(*map->slots));
     if (!map->slots) {
         map->slots = old;
         return ML_ENOMEM;
@@ -156,7 +156,7 @@ int ml_map_put(struct ml_map *map, const char *key, size_t len, void *value)
         slot->value = value;
         return ML_OK;
     }
-    copy = malloc(len + 1);
+    copy = ml_malloc(len + 1);
     if (!copy)
         return ML_ENOMEM;
     memcpy(copy, key, len);

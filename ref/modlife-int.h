@@ -50,6 +50,13 @@
 #endif
 #define ML_MUTANT_IS(n) (ML_MUTANT == (n))
 
+/* ---- alloc.c ---- */
+
+void *ml_malloc(size_t size);
+void *ml_calloc(size_t count, size_t size);
+void *ml_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void ml_alloc_note_caught(lua_State *L, int status);
+
 /* ---- map.c ---- */
 
 struct ml_map_slot {
@@ -101,6 +108,8 @@ struct ml {
 /* ---- call.c ---- */
 
 int ml_pcall_traceback(lua_State *L, int nargs, int nresults);
+void ml_checkstack(lua_State *L, int n);
+bool ml_is_memory_error(lua_State *L, int status);
 void ml_method_call(lua_State *L, int obj, const char *method, int nargs,
                     int nresults);
 struct ml *ml_self(lua_State *L);

@@ -122,6 +122,33 @@ int ml_config(struct ml *ml, const char *host, const char *key, int value);
 const char *const *ml_autoload_modules(void);
 
 /*
+ * Allocation-failure injection, for tests of the out-of-memory paths
+ * (tools/oom). Every allocation request of the library that may fail (its
+ * C allocations, and Lua's except shrinks) is numbered from 1, process-
+ * wide. ml_alloc_fail(n, persistent) resets the count and makes request
+ * 'n' fail (0: none), or with 'persistent' also every later one; call it
+ * before ml_new. ml_alloc_count() is the number of requests so far.
+ */
+void ml_alloc_fail(unsigned long n, int persistent);
+unsigned long ml_alloc_count(void);
+
+/*
+ * Which of those requests were the library's own C allocations (not
+ * Lua's): sets '*numbers' to their numbers, in order (static storage, the
+ * first 1024), and returns how many.
+ */
+size_t ml_alloc_c_requests(const unsigned long **numbers);
+
+/*
+ * The number of memory errors that Prosody's own error handling caught
+ * (the xpcall around module code: body, load, unload, save, restore,
+ * add_host) or returned as a value (a compile error), process-wide.
+ * Prosody may then only log the error to its own loggers, which the
+ * protocol does not report, so a driver may say it on stderr instead.
+ */
+unsigned long ml_alloc_caught(void);
+
+/*
  * Rendering for the driver protocol (spec/PROTOCOL.md §3.3, §5). Each
  * pushes one string and may raise, so call them in protected mode only.
  *   ml_render_value  a value as in §3.3 (api, env, quoted strings, ...)

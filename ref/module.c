@@ -22,7 +22,7 @@ struct ml_instance {
  */
 struct ml_modmap *ml_modmap_new(void)
 {
-    struct ml_modmap *map = malloc(sizeof(*map));
+    struct ml_modmap *map = ml_malloc(sizeof(*map));
 
     if (!map)
         return NULL;
@@ -170,7 +170,7 @@ void ml_module_set(lua_State *L, struct ml_modmap *map, int name, int env)
         instance->ref_env = ref;
         return;
     }
-    instance = malloc(sizeof(*instance));
+    instance = ml_malloc(sizeof(*instance));
     if (instance) {
         instance->ref_env = ref;
         if (ml_map_put(&map->entries, key, len, instance) == ML_OK)

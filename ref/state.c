@@ -210,19 +210,21 @@ static void set_error(struct ml_error *err, int code, const char *message)
  * Create an instance: copy the module directory and the observer, open a
  * Lua state and set it up as Prosody's startup leaves a server (libraries,
  * managers' handlers, locked globals). Returns NULL and fills 'err' on
- * failure; the caller frees the instance with ml_free.
+ * failure (code ML_ENOMEM when memory ran out); the caller frees the
+ * instance with ml_free.
  */
 struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
                   struct ml_error *err)
 {
     struct ml *ml;
     size_t len;
+    int status;
 
     if (!moddir || !*moddir) {
         set_error(err, ML_EINVAL, "no module directory");
         return NULL;
     }
-    ml = calloc(1, sizeof(*ml));
+    ml = ml_calloc(1, sizeof(*ml));
     if (!ml)
         goto out_nomem;
     ml_map_init(&ml->hosts);
@@ -232,21 +234,32 @@ struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
     len = strlen(moddir);
     while (len > 1 && moddir[len - 1] == '/')
         len--;
-    ml->moddir = malloc(len + 1);
+    ml->moddir = ml_malloc(len + 1);
     if (!ml->moddir)
         goto out_free;
     memcpy(ml->moddir, moddir, len);
     ml->moddir[len] = '\0';
     ml->moddir_len = len;
+    /* luaL_newstate keeps lauxlib's panic and warning functions; the
+     * state then allocates through alloc.c, which counts and can fail. */
     ml->L = luaL_newstate();
     if (!ml->L)
         goto out_free;
+    lua_setallocf(ml->L, ml_lua_alloc, NULL);
     lua_pushcfunction(ml->L, init_entry);
     lua_pushlightuserdata(ml->L, ml);
-    if (lua_pcall(ml->L, 1, 0, 0) != LUA_OK) {
-        const char *msg = lua_tostring(ml->L, -1);
+    status = lua_pcall(ml->L, 1, 0, 0);
+    if (status != LUA_OK) {
+        /* Not lua_tostring on a number: outside protected mode it must
+         * not allocate. A C allocation that failed raises "not enough
+         * memory" too. */
+        const char *msg = lua_type(ml->L, -1) == LUA_TSTRING
+                              ? lua_tostring(ml->L, -1) : NULL;
 
-        set_error(err, ML_ENOMEM, msg ? msg : "cannot set up the Lua state");
+        set_error(err, status == LUA_ERRMEM ||
+                           (msg && strcmp(msg, "not enough memory") == 0)
+                       ? ML_ENOMEM : ML_ERAISE,
+                  msg ? msg : "cannot set up the Lua state");
         ml_free(ml);
         return NULL;
     }

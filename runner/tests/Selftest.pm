@@ -27,7 +27,8 @@ our @EXPORT = qw(run_runner expect_pass expect_fail expect_skip check_clean driv
 	case_file log_file $ROOT $RUN);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
-our $RUN = "$ROOT/build/modlife-run";
+# MODLIFE_RUN: another runner binary (make sanitize runs its ASan build).
+our $RUN = $ENV{MODLIFE_RUN} // "$ROOT/build/modlife-run";
 
 # Paths in messages are as given, so run from the root with short paths.
 chdir $ROOT or die "chdir $ROOT: $!";
@@ -98,9 +99,16 @@ sub run_runner {
 	my @cmd = ($RUN, $o{args} ? @{ $o{args} } :
 		('--timeout', $o{timeout} // 2, '--driver', @{ $o{driver} },
 		 $o{case}));
-	# A memory limit (KiB) makes a runaway buffer a test failure.
-	@cmd = ('sh', '-c', "ulimit -v $o{vmem_kb} && exec \"\$@\"", 'sh', @cmd)
-		if $o{vmem_kb};
+	# A memory limit (KiB) makes a runaway buffer a test failure. An ASan
+	# runner (make sanitize) reserves terabytes of address space, so it
+	# gets ASan's own limit on resident memory instead.
+	my %env = %{ $o{env} || {} };
+	if ($o{vmem_kb} && ($ENV{ASAN_OPTIONS} // '') ne '') {
+		$env{ASAN_OPTIONS} = "$ENV{ASAN_OPTIONS}:hard_rss_limit_mb=" .
+			int($o{vmem_kb} / 1024);
+	} elsif ($o{vmem_kb}) {
+		@cmd = ('sh', '-c', "ulimit -v $o{vmem_kb} && exec \"\$@\"", 'sh', @cmd);
+	}
 	my %r = (cmd => "@cmd");
 
 	my $t0 = time;
@@ -108,7 +116,7 @@ sub run_runner {
 	if (!$pid) {
 		$ENV{TMPDIR} = $tmp;
 		$ENV{MLR_TEST_PIDFILE} = "$dir/pid";
-		$ENV{$_} = $o{env}{$_} for keys %{ $o{env} || {} };
+		$ENV{$_} = $env{$_} for keys %env;
 		open STDIN, '<', '/dev/null';
 		open STDOUT, '>', "$dir/out";
 		open STDERR, '>', "$dir/err";
