@@ -136,7 +136,11 @@ prosody-setup:
 	$(Q)$(NEED) prosody
 	$(Q)adapters/prosody/setup $(B)/prosody
 
-# prove runs one TAP stream per case file: the runner is the interpreter.
+# prove runs one TAP stream per case file: the runner is the interpreter,
+# started by tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm (a piped
+# open: --exec's IPC::Open3 cost as much CPU per case as runner and driver).
+PROVE_ENV = PERL5LIB='$(abspath tools/perl)'$${PERL5LIB:+:$$PERL5LIB}
+PROVE_SOURCE = --source ModlifeCase
 RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
 	$(if $(EXPECT),--expect $(abspath $(EXPECT))) \
 	$(if $(filter 1,$(STRICT)),--strict)
@@ -157,8 +161,9 @@ check: $(RUNNER) $(DRIVER_DEPS)
 	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
-		$(JUNIT_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
-			--exec '$(RUN_CMD) --driver $(DRIVER)' $$cases $(JUNIT_OUT) || \
+		$(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
+			$$cases $(JUNIT_OUT) || \
 		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
 	done; [ -z "$(JUNIT)" ] || echo "modlife: passed against $(IMPL)$(JUNIT_SAY)"; \
 	[ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
