@@ -9,9 +9,12 @@
 -- priority; items into per-host arrays; unload calls module.unload and
 -- takes the hooks and items out again; reload calls save, the body or
 -- add_host again, and restore; fire calls the handlers in order until one
--- returns a value. Activation tries to compile the two auth providers
--- from MODDIR, as Prosody's usermanager loads them on every host
--- (R-HOST-14), then loads the modules of the global modules_enabled.
+-- returns a value. Activation looks for the two auth providers in
+-- MODDIR and runs them when there, as Prosody's usermanager loads them on
+-- every host (R-HOST-14), then loads the modules of the global
+-- modules_enabled. A module is searched for along pluginloader's
+-- candidate paths and its file read on every load; compiled chunks are
+-- cached by path and text, as the reference does (ref/loader.c).
 -- No events are fired for the lifecycle, nothing is rendered, logged or
 -- checked: a floor, not an implementation.
 local moddir = ...
@@ -85,12 +88,58 @@ local function release(m)
 	m.hooks, m.items = {}, {}
 end
 
+-- The places where Prosody's pluginloader looks for a module, in order
+-- (R-LOAD-21): the search is part of what a load must do.
+local candidates = {
+	"mod_@/@/mod_@.lua", "mod_@/mod_@.lua", "@/mod_@.lua", "mod_@.lua",
+	"share/lua/5.4/mod_@.lua", "share/lua/5.4/mod_@/mod_@.lua",
+}
+
+-- The text of module 'name', read afresh, and its path; nil if none.
+local function read_module(name)
+	for _, c in ipairs(candidates) do
+		local path = moddir .. "/" .. c:gsub("@", name)
+		local f = io.open(path)
+		if f then
+			local text = f:read("a")
+			f:close()
+			return text, path
+		end
+	end
+end
+
+-- Compiled chunks by path and text, as the reference caches them
+-- (ref/loader.c): a factory returning a new closure of the body.
+local factories = {}
+
+local function compile(text, path, env)
+	local by_text = factories[path]
+	if not by_text then
+		by_text = {}
+		factories[path] = by_text
+	end
+	local factory = by_text[text]
+	if not factory then
+		if not load(text, "@" .. path, "t", env) then
+			return nil
+		end
+		factory = load("local _ENV = ...; return function (...) " .. text .. "\nend",
+			"@" .. path, "t")
+		by_text[text] = factory
+	end
+	return factory(env)
+end
+
 -- The body of mod_NAME.lua, run on a new api of 'host'. Returns the api,
--- or nil when the file cannot be compiled.
+-- or nil when there is no such module or it cannot be compiled.
 local function run_body(host, name)
+	local text, path = read_module(name)
+	if not text then
+		return nil
+	end
 	local m = new_api(host, name)
 	local env = setmetatable({ module = m }, { __index = _G })
-	local chunk = loadfile(moddir .. "/mod_" .. name .. ".lua", "t", env)
+	local chunk = compile(text, path, env)
 	if not chunk then
 		return nil
 	end
@@ -146,8 +195,8 @@ local commands = {}
 
 function commands.activate(host)
 	hosts[host] = new_host()
-	loadfile(moddir .. "/mod_authz_internal.lua")
-	loadfile(moddir .. "/mod_auth_internal_hashed.lua")
+	run_body(host, "authz_internal")
+	run_body(host, "auth_internal_hashed")
 	for _, name in ipairs(enabled) do
 		load(host, name)
 	end
