@@ -14,6 +14,9 @@
 #   make test            -Werror build + runner self-tests + check (ref and
 #                        Prosody) + valgrind
 #   make valgrind        every case against the reference under memcheck
+#   make bench           benchmarks: reference vs Prosody 0.12.3 vs a bare-Lua
+#                        floor, scaling, suite speed (mk/bench.mk, bench/)
+#   make bench-results   the same into results/bench.md, then RESULTS.md
 #   make results         regenerate RESULTS.md from fresh runs
 #   make uncovered       spec rules that no case names (fails if any)
 #   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
@@ -43,6 +46,8 @@
 #   WERROR=1                add -Werror (make test sets it)
 #   V=1                     show full commands
 #   LUA_PC=lua5.4           pkg-config name of Lua
+#   BENCH_N, BENCH_RUNS, BENCH_SCALE, BENCH_QUICK=1, ...   make bench sizes
+#                           (mk/bench.mk, bench/README.md)
 
 LUA_PC ?= lua5.4
 PREFIX ?= /usr/local
@@ -180,9 +185,10 @@ bless: $(RUNNER) $(REF_DRIVER) prosody-setup
 list: $(RUNNER)
 	$(Q)tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $(CASES)
 
+# SELFTEST_DIRS: more self-test folders, from mk/*.mk (bench/tests/).
 selftest: $(RUNNER)
 	$(Q)$(NEED) check
-	prove -j$(JOBS) runner/tests/
+	prove -j$(JOBS) runner/tests/ $(SELFTEST_DIRS)
 
 valgrind: $(RUNNER) $(REF_DRIVER)
 	$(Q)$(NEED) valgrind

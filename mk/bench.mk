@@ -17,6 +17,10 @@ BENCH_ENV = $(foreach k,BENCH_N BENCH_RUNS BENCH_SCALE BENCH_CAP \
 .PHONY: bench bench-results bench-tools
 bench-tools: $(BENCH_TOOLS)
 
+# make selftest also runs bench/tests/ (time-independent smoke checks).
+SELFTEST_DIRS += bench/tests/
+selftest: $(BENCH_TOOLS) $(REF_DRIVER)
+
 $(B)/bench/%.o: bench/%.c $(B)/.lua-flags
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $<")
