@@ -87,6 +87,7 @@ RUN_OBJ := $(RUN_SRC:%.c=$(B)/%.o)
 
 REF_DRIVER := $(B)/modlife-ref
 RUNNER := $(B)/modlife-run
+SPAWN := $(B)/modlife-spawn
 PROSODY_DRIVER := adapters/prosody/modlife-prosody
 
 ifeq ($(IMPL),ref)
@@ -102,7 +103,7 @@ endif
 
 .PHONY: all check test valgrind results uncovered spec-index install clean \
 	deps prosody-setup selftest list bless
-all: $(REF_DRIVER) $(RUNNER)
+all: $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
 deps:
 	$(Q)$(NEED) build
@@ -142,10 +143,17 @@ prosody-setup:
 	$(Q)adapters/prosody/setup $(B)/prosody
 
 # prove runs one TAP stream per case file: the runner is the interpreter,
-# started by tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm (a piped
-# open: --exec's IPC::Open3 cost as much CPU per case as runner and driver).
+# started through tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm by a
+# long-lived $(SPAWN) per job (tools/spawn.c) rather than by prove's
+# --exec, whose fork of prove and IPC::Open3 cost more CPU per case than
+# the runner and the driver together (bench/README.md, "Suite speed").
 PROVE_ENV = PERL5LIB='$(abspath tools/perl)'$${PERL5LIB:+:$$PERL5LIB}
-PROVE_SOURCE = --source ModlifeCase
+PROVE_SOURCE = --source ModlifeCase --modlifecase-option spawn=$(abspath $(SPAWN))
+
+$(SPAWN): tools/spawn.c
+	@mkdir -p $(B)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/spawn.d -o $@.tmp $< && mv -f $@.tmp $@
 RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
 	$(if $(EXPECT),--expect $(abspath $(EXPECT))) \
 	$(if $(filter 1,$(STRICT)),--strict)
@@ -161,7 +169,7 @@ JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
 JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::JUnit)
 JUNIT_OUT = $(if $(JUNIT),> '$(JUNIT)')
 JUNIT_SAY = $(if $(JUNIT), (JUnit XML in $(JUNIT)))
-check: $(RUNNER) $(DRIVER_DEPS)
+check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 	$(Q)$(NEED) check
 	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
@@ -212,7 +220,7 @@ test:
 
 .PHONY: clean-objs
 clean-objs:
-	rm -rf $(B)/ref $(B)/runner $(B)/libmodlife.a $(REF_DRIVER) $(RUNNER)
+	rm -rf $(B)/ref $(B)/runner $(B)/libmodlife.a $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
 results: $(RUNNER) $(REF_DRIVER) prosody-setup
 	$(Q)mkdir -p results && tools/results > results/conformance.md.new && \

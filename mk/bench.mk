@@ -37,10 +37,10 @@ $(BENCH_FLOOR): $(B)/bench/floor.o
 
 -include $(B)/bench/measure.d $(B)/bench/floor.d
 
-bench: $(BENCH_TOOLS) $(REF_DRIVER) $(RUNNER) prosody-setup
+bench: $(BENCH_TOOLS) $(REF_DRIVER) $(RUNNER) $(SPAWN) prosody-setup
 	$(Q)$(BENCH_ENV) bench/bench
 
-bench-results: $(BENCH_TOOLS) $(REF_DRIVER) $(RUNNER) prosody-setup
+bench-results: $(BENCH_TOOLS) $(REF_DRIVER) $(RUNNER) $(SPAWN) prosody-setup
 	$(Q)mkdir -p results && $(BENCH_ENV) bench/bench --markdown > results/bench.md.new && \
 		mv results/bench.md.new results/bench.md
 	$(Q)tools/assemble-results
