@@ -21,6 +21,9 @@
 #                        allocation N failing, every OOM_STEP-th N
 #                        (OOM_STEP=1: full sweep, hours; mk/oom.mk)
 #   make sanitize-results, make oom-results   their RESULTS.md sections
+#   make bench           benchmarks: reference vs Prosody 0.12.3 vs a bare-Lua
+#                        floor, scaling, suite speed (mk/bench.mk, bench/)
+#   make bench-results   the same into results/bench.md, then RESULTS.md
 #   make results         regenerate RESULTS.md from fresh runs
 #   make mutants         build each mutant of mutants/README.md (the reference
 #                        with -DML_MUTANT=N, build/mutants/N/) and run the
@@ -63,6 +66,8 @@
 #   MUTANT_JOBS=N           make mutants: mutants built and run at a time (2)
 #   V=1                     show full commands
 #   LUA_PC=lua5.4           pkg-config name of Lua
+#   BENCH_N, BENCH_RUNS, BENCH_SCALE, BENCH_QUICK=1, ...   make bench sizes
+#                           (mk/bench.mk, bench/README.md)
 
 LUA_PC ?= lua5.4
 PREFIX ?= /usr/local
@@ -102,6 +107,7 @@ RUN_OBJ := $(RUN_SRC:%.c=$(B)/%.o)
 
 REF_DRIVER := $(B)/modlife-ref
 RUNNER := $(B)/modlife-run
+SPAWN := $(B)/modlife-spawn
 PROSODY_DRIVER := adapters/prosody/modlife-prosody
 
 ifeq ($(IMPL),ref)
@@ -117,7 +123,7 @@ endif
 
 .PHONY: all check test valgrind results uncovered spec-index install clean \
 	deps prosody-setup selftest list bless
-all: $(REF_DRIVER) $(RUNNER)
+all: $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
 deps:
 	$(Q)$(NEED) build
@@ -156,7 +162,18 @@ prosody-setup:
 	$(Q)$(NEED) prosody
 	$(Q)adapters/prosody/setup $(B)/prosody
 
-# prove runs one TAP stream per case file: the runner is the interpreter.
+# prove runs one TAP stream per case file: the runner is the interpreter,
+# started through tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm by a
+# long-lived $(SPAWN) per job (tools/spawn.c) rather than by prove's
+# --exec, whose fork of prove and IPC::Open3 cost more CPU per case than
+# the runner and the driver together (bench/README.md, "Suite speed").
+PROVE_ENV = PERL5LIB='$(abspath tools/perl)'$${PERL5LIB:+:$$PERL5LIB}
+PROVE_SOURCE = --source ModlifeCase --modlifecase-option spawn=$(abspath $(SPAWN))
+
+$(SPAWN): tools/spawn.c
+	@mkdir -p $(B)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/spawn.d -o $@.tmp $< && mv -f $@.tmp $@
 RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
 	$(if $(EXPECT),--expect $(abspath $(EXPECT))) \
 	$(if $(filter 1,$(STRICT)),--strict)
@@ -172,13 +189,14 @@ JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
 JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::JUnit)
 JUNIT_OUT = $(if $(JUNIT),> '$(JUNIT)')
 JUNIT_SAY = $(if $(JUNIT), (JUnit XML in $(JUNIT)))
-check: $(RUNNER) $(DRIVER_DEPS)
+check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 	$(Q)$(NEED) check
 	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
-		$(JUNIT_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
-			--exec '$(RUN_CMD) --driver $(DRIVER)' $$cases $(JUNIT_OUT) || \
+		$(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
+			$$cases $(JUNIT_OUT) || \
 		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
 	done; [ -z "$(JUNIT)" ] || echo "modlife: passed against $(IMPL)$(JUNIT_SAY)"; \
 	[ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
@@ -195,9 +213,10 @@ bless: $(RUNNER) $(REF_DRIVER) prosody-setup
 list: $(RUNNER)
 	$(Q)tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $(CASES)
 
+# SELFTEST_DIRS: more self-test folders, from mk/*.mk (bench/tests/).
 selftest: $(RUNNER)
 	$(Q)$(NEED) check
-	prove -j$(JOBS) runner/tests/
+	prove -j$(JOBS) runner/tests/ $(SELFTEST_DIRS)
 
 valgrind: $(RUNNER) $(REF_DRIVER)
 	$(Q)$(NEED) valgrind
@@ -222,7 +241,7 @@ test:
 
 .PHONY: clean-objs
 clean-objs:
-	rm -rf $(B)/ref $(B)/runner $(B)/libmodlife.a $(REF_DRIVER) $(RUNNER)
+	rm -rf $(B)/ref $(B)/runner $(B)/libmodlife.a $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
 results: $(RUNNER) $(REF_DRIVER) prosody-setup
 	$(Q)mkdir -p results && tools/results > results/conformance.md.new && \

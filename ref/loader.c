@@ -6,10 +6,19 @@
  * Files are opened and read with Lua's own io functions, captured when
  * the state is created (before any module could replace them), so the
  * error messages are io.open's ("<path>: No such file or directory") and
- * an open file is owned by Lua, never leaked by an error.
+ * an open file is owned by Lua, never leaked by an error. A candidate
+ * path is first probed with open(2), which costs no Lua string; only
+ * one that opens is read through io.open.
+ *
+ * Compiled chunks are cached by chunk name and file text: loading the
+ * same text again runs a new closure of the same compiled prototype, as
+ * if it had been compiled afresh (see compile()).
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "modlife-int.h"
 
@@ -50,6 +59,8 @@ void ml_loader_init(lua_State *L, struct ml *ml)
     lua_getfield(L, -1, "format");
     ml->ref_format = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
+    lua_newtable(L);
+    ml->ref_chunks = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 /* Push MODDIR/<template with '@' replaced by the name at 'name'>. */
@@ -191,6 +202,111 @@ static void push_chunkname(lua_State *L, struct ml *ml, int path)
         lua_pushfstring(L, "@%s", s + ml->moddir_len + 1);
 }
 
+/* Text put around a module's text to make its factory: on the first line,
+ * so that line numbers do not change, and without a global name. */
+static const char factory_head[] = "local _ENV = ...; return function (...) ";
+static const char factory_tail[] = "\nend";
+
+/*
+ * Push the compiled chunk of the text at 'text' (a string) under the
+ * chunk name at 'chunkname': LUA_OK and the function, or the status and
+ * the compile error. The environment is the value at 'env' (an absolute
+ * index; nil when 0).
+ *
+ * Prosody compiles the file afresh on every load. The first load of a
+ * text compiles it as Prosody does, so a syntax error reads the same,
+ * then compiles it once more as the body of a factory function, cached
+ * under (chunk name, text). Every load, the first included, calls the
+ * factory with the environment: a new closure of the cached prototype,
+ * whose _ENV is that environment and whose run creates new closures of
+ * everything the body defines, exactly what a fresh compile gives. The
+ * text is read anew on every load, so a rewritten file (reload, the
+ * cases' `! write`) is compiled anew. What differs is only what the
+ * debug library shows of the body function itself (what = "Lua",
+ * linedefined 1, an _ENV upvalue only if the body names a global). A
+ * text that the factory would not compile (a binary chunk, a limit
+ * reached one level deeper) is loaded as compiled the first time,
+ * uncached.
+ */
+static int compile(lua_State *L, struct ml *ml, int text, int chunkname,
+                   int env)
+{
+    const char *s, *name = lua_tostring(L, chunkname);
+    size_t len;
+    int status, cache;
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_chunks);
+    cache = lua_gettop(L);
+    lua_pushvalue(L, chunkname);
+    if (lua_rawget(L, cache) == LUA_TTABLE) {
+        lua_pushvalue(L, text);
+        if (lua_rawget(L, -2) == LUA_TFUNCTION)
+            goto call_factory;
+        lua_pop(L, 1);
+    } else {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, chunkname);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, cache);
+    }
+    s = lua_tolstring(L, text, &len);               /* cache+1: by text */
+    status = luaL_loadbufferx(L, s, len, name, NULL);
+    if (status != LUA_OK) {
+        lua_replace(L, cache);
+        lua_settop(L, cache);
+        return status;
+    }
+    {
+        luaL_Buffer b;
+
+        luaL_buffinit(L, &b);
+        luaL_addlstring(&b, factory_head, sizeof factory_head - 1);
+        luaL_addlstring(&b, s, len);
+        luaL_addlstring(&b, factory_tail, sizeof factory_tail - 1);
+        luaL_pushresult(&b);                        /* cache+3 */
+    }
+    s = lua_tolstring(L, -1, &len);
+    if (luaL_loadbufferx(L, s, len, name, "t") != LUA_OK) {
+        lua_settop(L, cache + 2);
+        if (env)
+            lua_pushvalue(L, env);
+        else
+            lua_pushnil(L);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+        lua_replace(L, cache);
+        lua_settop(L, cache);
+        return LUA_OK;
+    }
+    lua_replace(L, cache + 2);
+    lua_settop(L, cache + 2);
+    lua_pushvalue(L, text);
+    lua_pushvalue(L, cache + 2);
+    lua_rawset(L, cache + 1);                       /* factory at top */
+call_factory:
+    if (env)
+        lua_pushvalue(L, env);
+    else
+        lua_pushnil(L);
+    lua_call(L, 1, 1);
+    lua_replace(L, cache);
+    lua_settop(L, cache);
+    return LUA_OK;
+}
+
+/* Whether the path at 'path' can be opened for reading; otherwise errno
+ * says why, as io.open's fopen(path, "r") would. */
+static bool can_open(lua_State *L, int path)
+{
+    int fd = open(lua_tostring(L, path), O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 /*
  * Find, filter and compile module 'name' (a string at 'name'). With 'env'
  * not 0, the chunk's environment is the table at 'env'; with 0 (the
@@ -207,6 +323,8 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
     const char *content;
 
     ml_checkstack(L, 10);
+    if (env)
+        env = lua_absindex(L, env);
     lua_pushnil(L);                 /* base + 1: error of the last attempt */
     for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
         lua_settop(L, base + 1);
@@ -214,6 +332,13 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
         push_candidate(L, ml, candidates[ML_MUTANT_IS(85) && i >= 4 ? 9 - i
                                                               : i],
                        name);                           /* base + 2 */
+        if (!can_open(L, base + 2)) {
+            /* io.open's error, luaL_fileresult's text */
+            lua_pushfstring(L, "%s: %s", lua_tostring(L, base + 2),
+                            strerror(errno));
+            lua_replace(L, base + 1);
+            continue;
+        }
         lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_open);
         lua_pushvalue(L, base + 2);
         lua_call(L, 1, 2);                              /* file, err */
@@ -234,8 +359,8 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
         if (lists_feature(L, base + 6, "conflicts", true) ||
             lists_feature(L, base + 6, "requires", false))
             continue;
-        push_chunkname(L, ml, base + 2);
-        status = luaL_loadbufferx(L, content, len, lua_tostring(L, -1), NULL);
+        push_chunkname(L, ml, base + 2);                /* base + 7 */
+        status = compile(L, ml, base + 5, base + 7, env);
         if (status != LUA_OK) {
             /* A compile error is a value: activation only logs it. */
             ml_alloc_note_caught(L, status);
@@ -245,12 +370,6 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
             lua_settop(L, base + 2);
             return 2;
         }
-        if (env)
-            lua_pushvalue(L, env);
-        else
-            lua_pushnil(L);
-        if (!lua_setupvalue(L, -2, 1))
-            lua_pop(L, 1);
         lua_pushvalue(L, base + 2);
         lua_pushvalue(L, base + 6);
         lua_rotate(L, base + 1, 3);

@@ -103,6 +103,7 @@ struct ml {
     int ref_config;             /* configmanager's host -> section table */
     int ref_provider_mt;        /* usermanager's provider_mt */
     int ref_hosts;              /* prosody.hosts: host -> session table */
+    int ref_chunks;             /* loader.c: chunk name -> text -> factory */
 };
 
 /* ---- call.c ---- */

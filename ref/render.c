@@ -13,6 +13,20 @@ static const char traceback_mark[] = "stack traceback:";
 /* Push 's' normalised: every "MODDIR/" removed, then the text from the
  * first "stack traceback:" that starts the string or follows a newline
  * replaced by "<traceback>". */
+/* Whether [s, s+len) contains the 'n' bytes at 'needle' (n > 0). */
+static bool contains(const char *s, size_t len, const char *needle, size_t n)
+{
+    const char *p = s, *end = s + len;
+
+    while ((size_t)(end - p) >= n &&
+           (p = memchr(p, needle[0], (size_t)(end - p) - n + 1)) != NULL) {
+        if (memcmp(p, needle, n) == 0)
+            return true;
+        p++;
+    }
+    return false;
+}
+
 static void push_normalised(lua_State *L, const struct ml *ml, const char *s,
                             size_t len)
 {
@@ -20,6 +34,12 @@ static void push_normalised(lua_State *L, const struct ml *ml, const char *s,
     const char *t;
     luaL_Buffer b;
 
+    /* Most strings have neither MODDIR nor a traceback: as they are. */
+    if ((!mlen || !contains(s, len, ml->moddir, mlen)) &&
+        !contains(s, len, traceback_mark, mark)) {
+        lua_pushlstring(L, s, len);
+        return;
+    }
     luaL_buffinit(L, &b);
     for (i = 0; i < len; i++) {
         if (mlen && len - i > mlen && s[i + mlen] == '/' &&
