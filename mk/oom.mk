@@ -19,16 +19,18 @@ OOM_STEP ?= 500
 OOM_MODE ?= both
 OOM_JOBS ?= $(JOBS)
 # The runner is not under test here: the plain build, which starts faster.
+# (sanitize-build, not $(SAN_REF_DRIVER), as a prerequisite: mk/sanitize.mk
+# is included after this file, and a prerequisite list is expanded at once.)
 OOM_CMD = tools/oom --step $(OOM_STEP) --mode $(OOM_MODE) --jobs $(OOM_JOBS) \
 	--timeout $(SAN_TIMEOUT) --runner $(abspath $(RUNNER)) \
 	--driver $(abspath $(SAN_REF_DRIVER))
 
 .PHONY: oom oom-results
-oom: $(RUNNER) $(SAN_REF_DRIVER)
+oom: $(RUNNER) sanitize-build
 	$(Q)$(NEED) check
 	$(SAN_ENV) $(OOM_CMD) $(CASES)
 
-oom-results: $(RUNNER) $(SAN_REF_DRIVER)
+oom-results: $(RUNNER) sanitize-build
 	$(Q)$(NEED) check
 	$(Q)mkdir -p results; $(SAN_ENV) $(OOM_CMD) --markdown $(CASES) \
 		> results/oom.md.new; s=$$?; [ $$s -le 1 ] || exit $$s; \

@@ -965,7 +965,7 @@ static int api_shared(lua_State *L)
         lua_rawset(L, 4);
     }
     lua_getfield(L, 1, "shared_data");
-    lua_pushvalue(L, 2);
+    lua_pushvalue(L, ML_MUTANT_IS(100) ? 3 : 2);    /* the path as given */
     lua_pushvalue(L, 5);
     lua_settable(L, -3);
     lua_settop(L, 5);
