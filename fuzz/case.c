@@ -97,19 +97,6 @@ static void check_line(const struct mlr_line *l, unsigned lines)
 	CHECK(!strchr(l->text, '\n'));
 }
 
-static bool item_has_result(const struct mlr_item *it)
-{
-	size_t m, i;
-
-	if (it->kind == MLR_ITEM_LINE)
-		return mlr_is_result_line(it->line.text);
-	for (m = 0; m < it->nmembers; m++)
-		for (i = 0; i < it->members[m].nlines; i++)
-			if (mlr_is_result_line(it->members[m].lines[i].text))
-				return true;
-	return false;
-}
-
 /* What a case the parser accepted must look like. */
 static void check_case(const struct mlr_case *c, unsigned lines,
 		       bool prototype)
@@ -154,7 +141,7 @@ static void check_case(const struct mlr_case *c, unsigned lines,
 			const struct mlr_item *it = &s->items[j];
 
 			CHECK(it->lineno > s->command.lineno);
-			CHECK(j + 1 == s->nitems || !item_has_result(it));
+			CHECK(j + 1 == s->nitems || !mlr_item_has_result_line(it));
 			if (it->kind == MLR_ITEM_LINE) {
 				check_line(&it->line, lines);
 				continue;

@@ -411,7 +411,8 @@ static int close_group(struct parser *p)
 	return 0;
 }
 
-static bool item_has_result_line(const struct mlr_item *it)
+/* Whether an expected item is, or its group holds, a result line. */
+bool mlr_item_has_result_line(const struct mlr_item *it)
 {
 	size_t m, i;
 
@@ -444,7 +445,7 @@ static int finish_step(struct parser *p)
 			    "step '> %s' has no expected lines (a step ends "
 			    "with its result line)", s->command.text);
 	for (i = 0; i + 1 < s->nitems; i++)
-		if (item_has_result_line(&s->items[i]))
+		if (mlr_item_has_result_line(&s->items[i]))
 			return fail(p, s->items[i].lineno,
 				    "result line before the end of the step "
 				    "(is a '> ' command line missing?)");

@@ -175,6 +175,7 @@ int mlr_case_parse(struct mlr_case *c, const char *path, const char *data,
 		   size_t size, unsigned flags, struct mlr_error *err);
 void mlr_case_release(struct mlr_case *c);
 bool mlr_is_result_line(const char *line);
+bool mlr_item_has_result_line(const struct mlr_item *it);
 bool mlr_is_capability(const char *word, size_t n);
 bool mlr_step_has_lines(const struct mlr_step *s);
 
