@@ -883,27 +883,13 @@ static int lua_events_new(lua_State *L)
     return 1;
 }
 
-/* The loader of require "util.events": the module table { new }. */
-static int open_util_events(lua_State *L)
+/* The loader of require "util.events": the module table { new }, for
+ * objects whose hooks modules track (R-EV-15). Upvalue: ml. */
+int ml_open_util_events(lua_State *L)
 {
     lua_createtable(L, 0, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushcclosure(L, lua_events_new, 1);
     lua_setfield(L, -2, "new");
     return 1;
-}
-
-/*
- * Make require "util.events" give modules Prosody's events library, as
- * a server's package.path does, for objects whose hooks modules track
- * (R-EV-15): package.preload["util.events"].
- */
-void ml_events_open(lua_State *L, struct ml *ml)
-{
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "preload");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, open_util_events, 1);
-    lua_setfield(L, -2, "util.events");
-    lua_pop(L, 2);
 }

@@ -138,7 +138,7 @@ static int mm_call_module_method(lua_State *L)
 }
 
 /* The loader of require "core.modulemanager". Upvalue: ml. */
-static int open_modulemanager(lua_State *L)
+int ml_open_modulemanager(lua_State *L)
 {
     static const luaL_Reg functions[] = {
         { "load", mm_load }, { "unload", mm_unload },
@@ -154,16 +154,4 @@ static int open_modulemanager(lua_State *L)
     lua_pushvalue(L, lua_upvalueindex(1));
     luaL_setfuncs(L, functions, 1);
     return 1;
-}
-
-/* package.preload["core.modulemanager"], as a server's package.path
- * makes it reachable from module code. */
-void ml_manager_open(lua_State *L, struct ml *ml)
-{
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "preload");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, open_modulemanager, 1);
-    lua_setfield(L, -2, "core.modulemanager");
-    lua_pop(L, 2);
 }

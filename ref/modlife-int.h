@@ -171,7 +171,7 @@ int ml_raise_at(lua_State *L, enum ml_source file, int line,
 
 void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len);
 bool ml_events_is(lua_State *L, int idx);
-void ml_events_open(lua_State *L, struct ml *ml);
+int ml_open_util_events(lua_State *L);
 void ml_events_add(lua_State *L, int events, int name, int handler, int prio);
 void ml_events_remove(lua_State *L, int events, int name, int handler);
 int ml_events_fire(lua_State *L, int events, int name, int data);
@@ -273,7 +273,7 @@ void ml_array_from(lua_State *L, int value);
 
 /* ---- manager.c ---- */
 
-void ml_manager_open(lua_State *L, struct ml *ml);
+int ml_open_modulemanager(lua_State *L);
 
 /* ---- lifecycle.c ---- */
 

@@ -169,6 +169,20 @@ const char *ml_moddir(const struct ml *ml)
     return ml->moddir;
 }
 
+/* package.preload[name] = opener, with ml as its upvalue: the libraries
+ * module code can require, as a server's package.path makes them
+ * reachable. */
+static void preload(lua_State *L, struct ml *ml, const char *name,
+                    lua_CFunction opener)
+{
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "preload");
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, opener, 1);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 2);
+}
+
 /* Protected set-up of a new state, in the order of Prosody's startup:
  * standard libraries, the function metatable, captured functions, the
  * api method table, the global events object and the 'prosody' global,
@@ -182,8 +196,8 @@ static int init_entry(lua_State *L)
     ml_startup_functions(L);
     ml_loader_init(L, ml);
     ml_array_init(L);
-    ml_events_open(L, ml);
-    ml_manager_open(L, ml);
+    preload(L, ml, "util.events", ml_open_util_events);
+    preload(L, ml, "core.modulemanager", ml_open_modulemanager);
     ml_config_init(L, ml);
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);

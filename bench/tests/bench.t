@@ -60,23 +60,24 @@ my %fake = (
 	'nogreeting' => 'while read l; do echo ok; done',
 	'greeting2' => 'echo "modlife 2"; while read l; do echo ok; done',
 );
-for my $name (sort keys %fake) {
+# A driver that is the shell script BODY, as $tmp/fake-NAME.
+sub fake_driver {
+	my ($name, $body) = @_;
 	my $path = "$tmp/fake-$name";
 	open my $fh, '>', $path or die $!;
-	print $fh "#!/bin/sh\n$fake{$name}\n";
+	print $fh "#!/bin/sh\n$body\n";
 	close $fh;
 	chmod 0755, $path;
-	my ($rc, $m) = measure($path, $dir);
+	return $path;
+}
+for my $name (sort keys %fake) {
+	my ($rc, $m) = measure(fake_driver($name, $fake{$name}), $dir);
 	is($rc, 1, "a driver that does '$name': exit 1");
 	is($m->{status}, 'broken', "a driver that does '$name': broken");
 }
 {
-	my $path = "$tmp/fake-fine";
-	open my $fh, '>', $path or die $!;
-	print $fh "#!/bin/sh\necho 'modlife 1 x'; while read l; do echo log x; echo ok; done\n";
-	close $fh;
-	chmod 0755, $path;
-	my ($rc, $m) = measure($path, $dir);
+	my ($rc, $m) = measure(fake_driver('fine',
+		"echo 'modlife 1 x'; while read l; do echo log x; echo ok; done"), $dir);
 	is($m->{status}, 'clean', 'a fake driver answering ok: clean');
 	is($m->{lines}, 2 * $m->{commands}, 'every output line counted');
 }
