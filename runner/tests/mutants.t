@@ -64,7 +64,10 @@ like(slurp('mutants/equivalent.txt'), qr/^\Q$equivalent\E\s+\S/m, "$equivalent i
 
 # The run: one killed, one equivalent, in a private work folder.
 my $tmp = tempdir('mlr-mutants.XXXXXX', TMPDIR => 1, CLEANUP => 1);
-my $out = `MUTANTS_DIR=$tmp tools/mutants --files ref/config.c --only $killed,$equivalent 2>&1`;
+# The cases that read the configuration: enough for these mutants, and a
+# coverage map in seconds.
+my $cases = 'cases/per-host/get-option-*.case cases/options/*.case';
+my $out = `MUTANTS_DIR=$tmp tools/mutants --cases "$cases" --files ref/config.c --only $killed,$equivalent 2>&1`;
 my $st = $? >> 8;
 is($st, 0, 'no survivor, exit 0') or diag $out;
 my @lines = split /\n/, $out;
@@ -73,7 +76,7 @@ is($lines[-1], 'mutants: 1 killed, 0 survived, 1 equivalent of 2 generated (scor
 like($out, qr/^2 mutants run in /m, 'both were run');
 
 # The same again: both come from the cache.
-$out = `MUTANTS_DIR=$tmp tools/mutants --files ref/config.c --only $killed,$equivalent 2>&1`;
+$out = `MUTANTS_DIR=$tmp tools/mutants --cases "$cases" --files ref/config.c --only $killed,$equivalent 2>&1`;
 like($out, qr/^0 mutants run in .*2 from the cache/m, 'a rerun comes from the cache') or diag $out;
 
 # Without the equivalents list the equivalent survives, shown with its
@@ -81,7 +84,7 @@ like($out, qr/^0 mutants run in .*2 from the cache/m, 'a rerun comes from the ca
 my $none = "$tmp/none.txt";
 open my $f, '>', $none or die $!;
 close $f;
-$out = `MUTANTS_DIR=$tmp tools/mutants --equivalents $none --files ref/config.c --only $equivalent 2>&1`;
+$out = `MUTANTS_DIR=$tmp tools/mutants --cases "$cases" --equivalents $none --files ref/config.c --only $equivalent 2>&1`;
 isnt($? >> 8, 0, 'a survivor fails the run');
 like($out, qr/^SURVIVED ref\/config\.c:\d+ \Q$equivalent\E .*\n--- ref\/config\.c\n/m,
 	'the survivor is shown with file:line and its diff');
