@@ -109,6 +109,7 @@ REF_DRIVER := $(B)/modlife-ref
 RUNNER := $(B)/modlife-run
 SPAWN := $(B)/modlife-spawn
 PROSODY_DRIVER := adapters/prosody/modlife-prosody
+PROSODY13_DRIVER := adapters/prosody/modlife-prosody13
 
 ifeq ($(IMPL),ref)
 DRIVER := $(abspath $(REF_DRIVER))
@@ -116,13 +117,16 @@ DRIVER_DEPS := $(REF_DRIVER)
 else ifeq ($(IMPL),prosody)
 DRIVER := $(abspath $(PROSODY_DRIVER))
 DRIVER_DEPS := prosody-setup
+else ifeq ($(IMPL),prosody13)
+DRIVER := $(abspath $(PROSODY13_DRIVER))
+DRIVER_DEPS := prosody13-setup
 else
 DRIVER := $(IMPL)
 DRIVER_DEPS :=
 endif
 
 .PHONY: all check test valgrind results uncovered spec-index install clean \
-	deps prosody-setup selftest list bless
+	deps prosody-setup prosody13-setup selftest list bless
 all: $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
 deps:
@@ -161,6 +165,12 @@ $(RUNNER): $(RUN_OBJ)
 prosody-setup:
 	$(Q)$(NEED) prosody
 	$(Q)adapters/prosody/setup $(B)/prosody
+
+# Prosody 13.0.1 from bookworm-backports, through a private apt
+# configuration in $(B)/prosody13.apt/ (adapters/prosody/README.md).
+prosody13-setup:
+	$(Q)$(NEED) prosody
+	$(Q)adapters/prosody/setup $(B)/prosody13 13
 
 # prove runs one TAP stream per case file: the runner is the interpreter,
 # started through tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm by a
