@@ -22,6 +22,8 @@ struct parser {
 	/* the open group, if any */
 	/* the release whose lines are kept (CASES.md "Versions") */
 	const char *release;
+	/* lines of another release left out of the open group's member */
+	size_t group_skipped;
 
 	bool in_group;
 	enum mlr_item_kind group_kind;
@@ -426,6 +428,12 @@ static void add_member(struct parser *p, struct mlr_line *lines, size_t n)
 /* Ends the member being read; the lines move into the member list. */
 static int end_member(struct parser *p)
 {
+	/* A member of another release only is not there for this one. */
+	if (!p->nrun && p->group_skipped) {
+		p->group_skipped = 0;
+		return 0;
+	}
+	p->group_skipped = 0;
 	if (!p->nrun)
 		return fail(p, p->lineno, "empty member in a group");
 	add_member(p, p->run, p->nrun);
@@ -445,7 +453,7 @@ static int close_group(struct parser *p)
 		/* No "--": one member per line (CASES.md). */
 		size_t i;
 
-		if (!p->nrun)
+		if (!p->nrun && !p->group_skipped)
 			return fail(p, p->lineno, "empty group");
 		for (i = 0; i < p->nrun; i++) {
 			struct mlr_line *one = mlr_xmalloc(sizeof *one);
@@ -456,6 +464,12 @@ static int close_group(struct parser *p)
 		free(p->run);
 		p->run = NULL;
 		p->nrun = p->run_cap = 0;
+	}
+	p->group_skipped = 0;
+	/* A group of another release's lines only is not there for this one. */
+	if (!p->nmembers) {
+		p->in_group = false;
+		return 0;
 	}
 	memset(&item, 0, sizeof item);
 	item.kind = p->group_kind;
@@ -742,8 +756,11 @@ static int transcript_line(struct parser *p, const char *line)
 			return fail(p, p->lineno,
 				    "a release prefix stands before an expected "
 				    "line only, not a group's '{', '--' or '}'");
-		if (rel != p->release)
+		if (rel != p->release) {
+			if (p->in_group)
+				p->group_skipped++;
 			return 0;
+		}
 	}
 	push_raw(p, line);
 
@@ -753,6 +770,7 @@ static int transcript_line(struct parser *p, const char *line)
 				    "groups do not nest (a group is open since "
 				    "line %u)", p->group_line);
 		p->in_group = true;
+		p->group_skipped = 0;
 		p->group_kind = line[2] == 'a' ? MLR_ITEM_ANY_ORDER
 					       : MLR_ITEM_ONE_OF;
 		p->group_line = p->lineno;

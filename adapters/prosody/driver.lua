@@ -657,6 +657,10 @@ local commands = {
 	advance = { nargs = 1, usage = "SECONDS", run = function (text)
 		local seconds = text:match("^%d+$") and math.tointeger(tonumber(text))
 		if not seconds then return "bad usage: advance SECONDS (a whole number)" end
+		-- No main loop runs before the start has completed (PROTOCOL.md §9):
+		-- a pass over the timers then would, among others, run 13's
+		-- prosody.started executor early, which no real server does.
+		if not started then return "bad the server has not started (start first)" end
 		local ok, done, why = pcall(advance, seconds)
 		if not ok then return "raise " .. render(done) end
 		if not done then return "bad " .. escape(why) end
