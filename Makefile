@@ -42,7 +42,8 @@
 #   make clean
 #
 # Knobs
-#   IMPL=ref|prosody|PATH   driver under test (default ref)
+#   IMPL=ref|ref13|prosody|prosody13|PATH   driver under test (default
+#                           ref; ref13 and prosody13 follow Prosody 13.0.1)
 #   EXPECT=FILE             known failures (default expectations/IMPL.txt)
 #   FORCE=1                 make bless: replace expected lines already written
 #   STRICT=1                a known failure (EXPECT todo) that passes is a
@@ -113,6 +114,9 @@ PROSODY13_DRIVER := adapters/prosody/modlife-prosody13
 
 ifeq ($(IMPL),ref)
 DRIVER := $(abspath $(REF_DRIVER))
+DRIVER_DEPS := $(REF_DRIVER)
+else ifeq ($(IMPL),ref13)
+DRIVER := $(abspath $(REF_DRIVER)) --prosody 13
 DRIVER_DEPS := $(REF_DRIVER)
 else ifeq ($(IMPL),prosody)
 DRIVER := $(abspath $(PROSODY_DRIVER))

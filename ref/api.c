@@ -1282,19 +1282,23 @@ static void check_arith(lua_State *L, int idx, int line, const char *name)
                 name);
 }
 
-/* A timer's stop and disarm: timers never fire here (no main loop runs,
- * as in the Prosody adapter), so there is nothing to stop. */
+/* A timer's stop and disarm: timer.stop(self.id) (R-TIMER-4). */
 static int timer_stop(lua_State *L)
 {
-    (void)L;
+    lua_getfield(L, 1, "id");
+    ml_timer_stop(L, ml_self(L), lua_tointeger(L, -1));
     return 0;
 }
 
-/* timer:reschedule(delay): nothing to move, but net.server_epoll adds the
- * delay to the clock, which raises for a delay that is not a number. */
+/* timer:reschedule(delay): timer.reschedule(self.id, delay), due 'delay'
+ * after the current time (R-TIMER-4); net.server_epoll adds the delay to
+ * the clock, which raises for a delay that is not a number. */
 static int timer_reschedule(lua_State *L)
 {
     check_arith(L, 2, 114, "time");
+    lua_getfield(L, 1, "id");
+    ml_timer_reschedule(L, ml_self(L), lua_tointeger(L, -1),
+                        lua_tonumber(L, 2));
     return 0;
 }
 
@@ -1322,15 +1326,18 @@ static int api_add_timer(lua_State *L)
     lua_setfield(L, -2, "module_env");
     lua_pushvalue(L, 3);
     lua_setfield(L, -2, "callback");
-    lua_pushinteger(L, ++ml->seq);
-    lua_setfield(L, -2, "id");
+    /* R-TIMER-1: armed; the id is the timer's */
+    ml_timer_add_module(L, ml, -1, lua_tonumber(L, 2));
     lua_createtable(L, 0, 1);
     lua_createtable(L, 0, 3);
-    lua_pushcfunction(L, timer_stop);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_stop, 1);
     lua_setfield(L, -2, "stop");
-    lua_pushcfunction(L, timer_stop);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_stop, 1);
     lua_setfield(L, -2, "disarm");
-    lua_pushcfunction(L, timer_reschedule);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_reschedule, 1);
     lua_setfield(L, -2, "reschedule");
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, -2);
