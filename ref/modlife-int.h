@@ -152,6 +152,7 @@ enum ml_token {
     ML_TOK_OPTION_NOT_NUMBER,       /* format: option name */
     ML_TOK_OPTION_NOT_BOOLEAN,      /* format: option name */
     ML_TOK_DEPENDENCY_DISABLED,     /* format: name */
+    ML_TOK_SOFT_DEPENDENCY_DISABLED, /* format: name (13.0.1) */
     ML_TOK__COUNT
 };
 
@@ -166,6 +167,7 @@ enum ml_source {
     ML_SRC_USERMANAGER,         /* core/usermanager.lua */
     ML_SRC_SERVER_EPOLL,        /* net/server_epoll.lua */
     ML_SRC_ARRAY,               /* util/array.lua */
+    ML_SRC_STORAGEMANAGER,      /* core/storagemanager.lua */
 };
 
 const char *ml_token(enum ml_token token);
@@ -206,7 +208,7 @@ void ml_hosts_release(struct ml *ml);
 
 /* ---- startup.c ---- */
 
-void ml_startup_functions(lua_State *L);
+void ml_startup_functions(lua_State *L, struct ml *ml);
 void ml_startup_prosody(lua_State *L, struct ml *ml, int events);
 void ml_startup_protect(lua_State *L, int prosody);
 

@@ -193,7 +193,7 @@ static int init_entry(lua_State *L)
     int events;
 
     luaL_openlibs(L);
-    ml_startup_functions(L);
+    ml_startup_functions(L, ml);
     ml_loader_init(L, ml);
     ml_array_init(L);
     preload(L, ml, "util.events", ml_open_util_events);
