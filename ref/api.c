@@ -1269,7 +1269,10 @@ static int api_metric(lua_State *L)
 {
     lua_settop(L, 7);
     lua_getfield(L, 1, "host");
-    if (!ml_is_star(L, 8) && lua_type(L, 6) != LUA_TTABLE &&
+    /* R-HELPER-4: 13.0.1 no longer raises for label keys that are not a
+     * list. */
+    if (!ml_self(L)->release13 && !ml_is_star(L, 8) &&
+        lua_type(L, 6) != LUA_TTABLE &&
         lua_type(L, 6) != LUA_TSTRING &&
         luaL_getmetafield(L, 6, "__len") == LUA_TNIL)
         return ml_raise_at(L, ML_SRC_ARRAY, 212, "attempt to get length of "
