@@ -8,8 +8,8 @@
  * (§4.1 of the semantics).
  *
  * Methods reach other methods through 'self', as Prosody's do, so that a
- * module overriding one sees its override used. Every method is a C
- * closure whose first upvalue is the library instance.
+ * module overriding one sees its override used. Methods find the library
+ * instance with ml_self, not in an upvalue (issue 11 §3).
  */
 #include <string.h>
 #include <time.h>
@@ -94,15 +94,13 @@ static int api_get_host_type(lua_State *L)
  * to the "*" map is modulemanager's business. */
 static int api_set_global(lua_State *L)
 {
-    struct ml *ml = ml_self(L);
-
     lua_settop(L, 1);
     lua_pushliteral(L, "*");
     lua_setfield(L, 1, "host");
     lua_pushliteral(L, "mod_");
     lua_getfield(L, 1, "name");
     lua_concat(L, 2);
-    ml_log_new(L, ml, 2);
+    ml_log_new(L, 2);
     ml_log_method(L, 3);
     lua_setfield(L, 1, "log");
     lua_setfield(L, 1, "_log");
@@ -665,14 +663,12 @@ static int api_set_status(lua_State *L)
  * then log(level, fmt, ...). */
 static int api_log_status(lua_State *L)
 {
-    struct ml *ml = ml_self(L);
     int i, n = lua_gettop(L);
 
     if (n < 3)
         lua_settop(L, n = 3);
     lua_pushvalue(L, 2);
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, ml_format, 1);
+    lua_pushcfunction(L, ml_format);
     for (i = 3; i <= n; i++)
         lua_pushvalue(L, i);
     lua_call(L, n - 2, 1);
@@ -695,13 +691,13 @@ static int api_get_status(lua_State *L)
 
 /* module-reloaded watcher of depends(): reload the dependent when one of
  * its dependencies is reloaded, unless it is reloading itself (R-DEP-7).
- * Upvalues: ml, the dependent's api. */
+ * Upvalue: the dependent's api. */
 static int dep_reloaded(lua_State *L)
 {
     struct ml *ml = ml_self(L);
 
     lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(2));          /* 2: self */
+    lua_pushvalue(L, lua_upvalueindex(1));          /* 2: self */
     lua_getfield(L, 2, "dependencies");
     lua_getfield(L, 1, "module");
     lua_gettable(L, 3);
@@ -724,13 +720,13 @@ static int dep_reloaded(lua_State *L)
 
 /* module-unloaded watcher of depends(): unload the dependent when one of
  * its dependencies is unloaded on the same events object (R-DEP-6,
- * R-DEP-9). Upvalues: ml, the dependent's api. */
+ * R-DEP-9). Upvalue: the dependent's api. */
 static int dep_unloaded(lua_State *L)
 {
     struct ml *ml = ml_self(L);
 
     lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(2));          /* 2: self */
+    lua_pushvalue(L, lua_upvalueindex(1));          /* 2: self */
     lua_getfield(L, 2, "dependencies");
     lua_getfield(L, 1, "module");
     lua_gettable(L, 3);
@@ -749,13 +745,11 @@ static int dep_unloaded(lua_State *L)
 }
 
 /* Hook one dependency watcher on self's events through self:hook. */
-static void hook_watcher(lua_State *L, struct ml *ml, const char *event,
-                         lua_CFunction fn)
+static void hook_watcher(lua_State *L, const char *event, lua_CFunction fn)
 {
     lua_pushstring(L, event);
-    lua_pushlightuserdata(L, ml);
     lua_pushvalue(L, 1);
-    lua_pushcclosure(L, fn, 2);
+    lua_pushcclosure(L, fn, 1);
     ml_method_call(L, 1, "hook", 2, 0);
 }
 
@@ -791,8 +785,8 @@ static int api_depends(lua_State *L)
     if (!lua_toboolean(L, 3)) {
         lua_newtable(L);
         lua_setfield(L, 1, "dependencies");
-        hook_watcher(L, ml, "module-reloaded", dep_reloaded);
-        hook_watcher(L, ml, "module-unloaded", dep_unloaded);
+        hook_watcher(L, "module-reloaded", dep_reloaded);
+        hook_watcher(L, "module-unloaded", dep_unloaded);
     }
     lua_settop(L, 2);
     lua_getfield(L, 1, "host");                     /* 3 */
@@ -1296,7 +1290,7 @@ static int api_cron(lua_State *L)
 }
 
 /* hourly/daily/weekly(name, fun): self:cron({ name, when, run }); a
- * function as only argument is the fun. Upvalue 2: the 'when'. */
+ * function as only argument is the fun. Upvalue: the 'when'. */
 static int api_periodic(lua_State *L)
 {
     lua_settop(L, 3);
@@ -1309,7 +1303,7 @@ static int api_periodic(lua_State *L)
     lua_createtable(L, 0, 3);
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, "name");
-    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, lua_upvalueindex(1));
     lua_setfield(L, -2, "when");
     lua_pushvalue(L, 3);
     lua_setfield(L, -2, "run");
@@ -1423,14 +1417,12 @@ static const char *const periods[] = { "hourly", "daily", "weekly", NULL };
 void ml_api_init(lua_State *L, struct ml *ml)
 {
     lua_newtable(L);
-    lua_pushlightuserdata(L, ml);
-    luaL_setfuncs(L, methods, 1);
+    luaL_setfuncs(L, methods, 0);
     lua_getfield(L, -1, "hook_tag");
     lua_setfield(L, -2, "hook_stanza");
     for (const char *const *when = periods; *when; when++) {
-        lua_pushlightuserdata(L, ml);
         lua_pushstring(L, *when);
-        lua_pushcclosure(L, api_periodic, 2);
+        lua_pushcclosure(L, api_periodic, 1);
         lua_setfield(L, -2, *when);
     }
     ml->ref_methods = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -1444,13 +1436,13 @@ void ml_api_init(lua_State *L, struct ml *ml)
 }
 
 /* Push the logger "<host>:<name>" and its log method. */
-static void push_loggers(lua_State *L, struct ml *ml, int host, int name)
+static void push_loggers(lua_State *L, int host, int name)
 {
     lua_pushvalue(L, host);
     lua_pushliteral(L, ":");
     lua_pushvalue(L, name);
     lua_concat(L, 3);
-    ml_log_new(L, ml, lua_gettop(L));
+    ml_log_new(L, lua_gettop(L));
     lua_remove(L, -2);
     ml_log_method(L, lua_gettop(L));
 }
@@ -1480,7 +1472,7 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
 {
     int base = lua_gettop(L);
 
-    push_loggers(L, ml, host, name);                /* base+1, base+2 */
+    push_loggers(L, host, name);                    /* base+1, base+2 */
     lua_createtable(L, 0, 10);                      /* base+3: api */
     lua_pushvalue(L, name);
     lua_setfield(L, base + 3, "name");
@@ -1515,12 +1507,11 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
  * host, global = false, event_handlers, items = {}, log, _log,
  * environment; everything else read from the global api as it is now.
  */
-void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
-                     int genv)
+void ml_api_new_host(lua_State *L, int host, int name, int genv)
 {
     int base = lua_gettop(L);
 
-    push_loggers(L, ml, host, name);                /* base+1, base+2 */
+    push_loggers(L, host, name);                    /* base+1, base+2 */
     lua_createtable(L, 0, 7);                       /* base+3: api */
     lua_pushboolean(L, 0);
     lua_setfield(L, base + 3, "global");

@@ -844,7 +844,7 @@ static void push_object(lua_State *L, int core)
     lua_pop(L, 1);
 }
 
-/* util.events.new(): a new events object, unobserved. Upvalue: ml. */
+/* util.events.new(): a new events object, unobserved. */
 static int lua_events_new(lua_State *L)
 {
     ml_events_new(L, ml_self(L), NULL, 0);
@@ -852,12 +852,11 @@ static int lua_events_new(lua_State *L)
 }
 
 /* The loader of require "util.events": the module table { new }, for
- * objects whose hooks modules track (R-EV-15). Upvalue: ml. */
+ * objects whose hooks modules track (R-EV-15). */
 int ml_open_util_events(lua_State *L)
 {
     lua_createtable(L, 0, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushcclosure(L, lua_events_new, 1);
+    lua_pushcfunction(L, lua_events_new);
     lua_setfield(L, -2, "new");
     return 1;
 }

@@ -272,7 +272,7 @@ keep:
 }
 
 /*
- * util.format.format(fmt, ...) as a Lua C function (upvalue: ml). Returns
+ * util.format.format(fmt, ...) as a Lua C function. Returns
  * the formatted string; raises when fmt is not a string or when
  * string.format rejects the rewritten format.
  */

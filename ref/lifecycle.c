@@ -67,7 +67,7 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
 {
     int base = lua_gettop(L);
 
-    ml_api_new_host(L, ml, host, name, genv);       /* base+1 api, +2 env */
+    ml_api_new_host(L, host, name, genv);           /* base+1 api, +2 env */
     /* R-SHARED-7: in the host's map while add_host runs. */
     ml_module_set(L, ml_modmap_check(L, ml, host, 200, "?"), name, base + 2);
     /* R-SHARED-4: add_host(per-host api) as only argument. */
@@ -299,55 +299,111 @@ static void remove_hooks(lua_State *L, int api)
     lua_pop(L, 1);
 }
 
-/* Remove the api's remaining items, firing item-removed/<key> {source,
- * item} on the events at 'events' for each: keys in byte order of the
- * event name (Prosody's order is undefined, R-UNLOAD-6), items of a key
- * from last to first (R-UNLOAD-5). */
+/* Push "item-removed/" .. <key at 'key'>, raising as the concatenation at
+ * modulemanager.lua:162 does for a key that is neither a string nor a
+ * number and has no __concat. */
+static void push_removed_name(lua_State *L, int key)
+{
+    int type = lua_type(L, key);
+
+    if (type != LUA_TSTRING && type != LUA_TNUMBER &&
+        !ml_has_metamethod(L, key, "__concat"))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 162, "attempt to concatenate a "
+                    "%s value (local 'key')", luaL_typename(L, key));
+    lua_pushliteral(L, "item-removed/");
+    lua_pushvalue(L, key);
+    lua_concat(L, 2);
+}
+
+/* #t at modulemanager.lua:159, for the items 't' of one key (stack index):
+ * raises there as Lua does for a value without a length. */
+static lua_Integer items_length(lua_State *L, int t)
+{
+    int type = lua_type(L, t), isnum;
+    lua_Integer len;
+
+    if (type != LUA_TTABLE && type != LUA_TSTRING &&
+        !ml_has_metamethod(L, t, "__len"))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 159, "attempt to get length of "
+                    "a %s value (local 't')", luaL_typename(L, t));
+    lua_len(L, t);
+    len = lua_tointegerx(L, -1, &isnum);
+    if (!isnum)
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 159,
+                    "'for' initial value must be a number");
+    lua_pop(L, 1);
+    return len;
+}
+
+/* Remove the items 't' of one key, last to first (R-UNLOAD-5), firing
+ * the event named at 'name' {source = api, item} on the events at
+ * 'events' for each: modulemanager.lua:159-163, raising there as Lua
+ * would for items that cannot be indexed or assigned (R-HOSTILE-2). */
+static void remove_key_items(lua_State *L, int api, int events, int name,
+                             int t)
+{
+    int top = lua_gettop(L);
+    lua_Integer i;
+
+    for (i = items_length(L, t); i >= 1; i--) {
+        lua_geti(L, t, i);                          /* top+1 */
+        if (!lua_istable(L, t) && !ml_has_metamethod(L, t, "__newindex"))
+            ml_raise_at(L, ML_SRC_MODULEMANAGER, 161, "attempt to index a "
+                        "%s value (local 't')", luaL_typename(L, t));
+        lua_pushnil(L);
+        lua_seti(L, t, i);
+        lua_createtable(L, 0, 2);
+        lua_pushvalue(L, api);
+        lua_setfield(L, -2, "source");
+        lua_pushvalue(L, top + 1);
+        lua_setfield(L, -2, "item");
+        ml_events_fire(L, events, name, top + 2);
+        lua_settop(L, top);
+    }
+}
+
+/* Remove the api's remaining items (modulemanager.lua:158-164): for each
+ * key of pairs(items), remove_key_items. A plain table's keys go in byte
+ * order of the event name (Prosody's order is undefined, R-UNLOAD-6); an
+ * iterator of a __pairs metamethod is followed in its own order, as
+ * Prosody's pairs() does. A value pairs() cannot walk raises at line 158
+ * (R-HOSTILE-1). */
 static void remove_items(lua_State *L, int api, int items, int events)
 {
-    int keys;
-    lua_Integer i, j, len, n = 0;
+    int it, keys;
+    lua_Integer i, n = 0;
 
+    ml_pairs(L, items, ML_SRC_MODULEMANAGER, 158);  /* it, it+1, it+2 */
+    it = lua_gettop(L) - 2;
+    if (!lua_isnil(L, it)) {
+        while (ml_pairs_next(L, it)) {              /* it+3 key, it+4 t */
+            push_removed_name(L, it + 3);           /* it+5 */
+            remove_key_items(L, api, events, it + 5, it + 4);
+            lua_settop(L, it + 2);
+        }
+        lua_settop(L, it - 1);
+        return;
+    }
     lua_newtable(L);
     keys = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, items) != 0) {
-        lua_createtable(L, 3, 0);
-        lua_pushliteral(L, "item-removed/");
-        lua_pushvalue(L, -4);
-        lua_concat(L, 2);
+    while (ml_pairs_next(L, it)) {
+        lua_createtable(L, 2, 0);
+        push_removed_name(L, keys + 1);
         lua_rawseti(L, -2, 1);
-        lua_pushvalue(L, -3);
+        lua_pushvalue(L, keys + 2);
         lua_rawseti(L, -2, 2);
-        lua_pushvalue(L, -2);
-        lua_rawseti(L, -2, 3);
         lua_rawseti(L, keys, ++n);
-        lua_pop(L, 1);
+        lua_settop(L, keys);
     }
     ml_sort_by_string(L, keys, 1);
     for (i = 1; i <= n; i++) {
-        int list;
-
         lua_rawgeti(L, keys, i);
-        lua_rawgeti(L, -1, 1);                      /* keys+2: event */
-        lua_rawgeti(L, -2, 3);                      /* keys+3: items */
-        list = lua_gettop(L);
-        len = luaL_len(L, list);
-        for (j = len; j >= 1; j--) {
-            lua_geti(L, list, j);                   /* keys+4 */
-            lua_pushnil(L);
-            lua_seti(L, list, j);
-            lua_createtable(L, 0, 2);
-            lua_pushvalue(L, api);
-            lua_setfield(L, -2, "source");
-            lua_pushvalue(L, keys + 4);
-            lua_setfield(L, -2, "item");
-            ml_events_fire(L, events, keys + 2, keys + 5);
-            lua_settop(L, list);
-        }
+        lua_rawgeti(L, -1, 1);                      /* keys+2: name */
+        lua_rawgeti(L, -2, 2);                      /* keys+3: items */
+        remove_key_items(L, api, events, keys + 2, keys + 3);
         lua_settop(L, keys);
     }
-    lua_pop(L, 1);
+    lua_settop(L, it - 1);
 }
 
 /*
@@ -603,7 +659,7 @@ static void push_modules_for_host(lua_State *L, struct ml *ml, int host)
  * component_module first (R-HOST-4), then every module of the host's
  * list, in byte order where Prosody's set order is undefined (R-HOST-5).
  * Load failures are ignored (R-HOST-6); errors raised by handlers
- * propagate. Data: the host name. Upvalue: ml. */
+ * propagate. Data: the host name. */
 static int on_host_activated(lua_State *L)
 {
     struct ml *ml = ml_self(L);
@@ -635,7 +691,7 @@ static int on_host_activated(lua_State *L)
 }
 
 /* modulemanager's host-deactivated handler: drop the host's module map.
- * Data: the host name. Upvalue: ml. */
+ * Data: the host name. */
 static int on_host_deactivated(lua_State *L)
 {
     ml_modmap_drop(L, ml_self(L), 1);
@@ -658,13 +714,11 @@ void ml_lifecycle_init(lua_State *L, struct ml *ml)
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
     lua_pushliteral(L, "host-activated");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, on_host_activated, 1);
+    lua_pushcfunction(L, on_host_activated);
     ml_events_add(L, base + 1, base + 2, base + 3, 0);
     lua_settop(L, base + 1);
     lua_pushliteral(L, "host-deactivated");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, on_host_deactivated, 1);
+    lua_pushcfunction(L, on_host_deactivated);
     ml_events_add(L, base + 1, base + 2, base + 3, 0);
     lua_settop(L, base);
 }

@@ -11,7 +11,7 @@
 #include "modlife-int.h"
 
 /* load(host, name), unload(host, name), reload(host, name): the first
- * two return values, as the driver's commands see them. Upvalue: ml. */
+ * two return values, as the driver's commands see them. */
 static int mm_load(lua_State *L)
 {
     lua_settop(L, 2);
@@ -130,7 +130,7 @@ static int mm_call_module_method(lua_State *L)
     return ml_module_call(L, 1, lua_tostring(L, 2), n > 2 ? n - 2 : 0);
 }
 
-/* The loader of require "core.modulemanager". Upvalue: ml. */
+/* The loader of require "core.modulemanager". */
 int ml_open_modulemanager(lua_State *L)
 {
     static const luaL_Reg functions[] = {
@@ -144,7 +144,6 @@ int ml_open_modulemanager(lua_State *L)
     };
 
     lua_createtable(L, 0, 9);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    luaL_setfuncs(L, functions, 1);
+    luaL_setfuncs(L, functions, 0);
     return 1;
 }

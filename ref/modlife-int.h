@@ -102,6 +102,7 @@ bool ml_is_memory_error(lua_State *L, int status);
 void ml_method_call(lua_State *L, int obj, const char *method, int nargs,
                     int nresults);
 struct ml *ml_self(lua_State *L);
+int ml_upvalue(lua_State *L, int i, int type, const char *name);
 bool ml_is_star(lua_State *L, int idx);
 
 /* ---- sort.c ---- */
@@ -154,6 +155,14 @@ const char *const *ml_component_inheritable_modules(void);
 void ml_push_token(lua_State *L, enum ml_token token);
 int ml_raise_at(lua_State *L, enum ml_source file, int line,
                 const char *fmt, ...);
+
+/* call.c: checks and loops over values that module code may replace,
+ * raising what Prosody's Lua raises, at its line */
+bool ml_has_metamethod(lua_State *L, int idx, const char *event);
+bool ml_is_indexable(lua_State *L, int idx);
+bool ml_is_callable(lua_State *L, int idx);
+void ml_pairs(lua_State *L, int idx, enum ml_source file, int line);
+bool ml_pairs_next(lua_State *L, int it);
 
 /* ---- events.c ---- */
 
@@ -225,7 +234,7 @@ int ml_format(lua_State *L);
 
 /* ---- log.c ---- */
 
-void ml_log_new(lua_State *L, struct ml *ml, int name);
+void ml_log_new(lua_State *L, int name);
 void ml_log_method(lua_State *L, int log);
 
 /* ---- loader.c ---- */
@@ -237,8 +246,7 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env);
 
 void ml_api_init(lua_State *L, struct ml *ml);
 void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state);
-void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
-                     int genv);
+void ml_api_new_host(lua_State *L, int host, int name, int genv);
 
 /* ---- config.c ---- */
 

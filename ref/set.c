@@ -155,7 +155,7 @@ static int set_exclude(lua_State *L)
 static int set_empty(lua_State *L)
 {
     lua_pushnil(L);
-    if (lua_next(L, ITEMS) == 0) {
+    if (lua_next(L, ml_upvalue(L, 1, LUA_TTABLE, "items")) == 0) {
         lua_pushboolean(L, 1);
         return 1;
     }
