@@ -120,22 +120,91 @@ static int api_fire_event(lua_State *L)
     return ml_events_fire(L, 4, 2, 3);
 }
 
-/* Push self.event_handlers, which must be a table. */
-static void push_tracking(lua_State *L)
+/* Registry key of the weak-keyed set of the event_handlers tables that
+ * api objects are created with (push_new_tracking). */
+#define TRACKING_KEY "modlife.api.tracking"
+
+/* Push a new, empty event_handlers table and register it as an api's own
+ * (ml_api_is_tracking). */
+static void push_new_tracking(lua_State *L)
+{
+    lua_newtable(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TRACKING_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, TRACKING_KEY);
+    }
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/*
+ * Whether the value at 'idx' is an event_handlers table that an api was
+ * created with: hooks, unhooks and unload walk those raw. Anything else
+ * a module stores in module.event_handlers is used as Prosody uses its
+ * multitable, through its add, remove and iter methods (R-HOSTILE-3).
+ */
+bool ml_api_is_tracking(lua_State *L, int idx)
+{
+    bool found;
+
+    if (!lua_istable(L, idx))
+        return false;
+    idx = lua_absindex(L, idx);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TRACKING_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_pushvalue(L, idx);
+    found = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return found;
+}
+
+/*
+ * Push self.event_handlers (self at 1). For an api's own table, return
+ * true. Otherwise push also its method 'method' and return false: the
+ * caller calls it as moduleapi.lua does at 'line'
+ * (self.event_handlers:add(...) or :remove(...)), which raises there when
+ * the value cannot be indexed or the method cannot be called.
+ */
+static bool push_tracking(lua_State *L, const char *method, int line)
 {
     lua_getfield(L, 1, "event_handlers");
-    if (!lua_istable(L, -1))
-        luaL_error(L, "attempt to index a %s value (field 'event_handlers')",
-                   luaL_typename(L, -1));
+    if (ml_api_is_tracking(L, -1))
+        return true;
+    if (!ml_is_indexable(L, -1))
+        ml_raise_at(L, ML_SRC_MODULEAPI, line, "attempt to index a %s value "
+                    "(field 'event_handlers')", luaL_typename(L, -1));
+    lua_getfield(L, -1, method);
+    if (!ml_is_callable(L, -1))
+        ml_raise_at(L, ML_SRC_MODULEAPI, line, "attempt to call a %s value "
+                    "(method '%s')", luaL_typename(L, -1), method);
+    return false;
 }
 
 /* Push t[key] (raw) of the table on top, creating it as a new table if
- * absent; the key must not be nil. */
+ * absent; the key must not be nil. A module may have stored something
+ * else there: that raises as indexing it in multitable's add would. */
 static void push_subtable(lua_State *L, int key)
 {
     lua_pushvalue(L, key);
-    if (lua_rawget(L, -2) != LUA_TNIL)
+    switch (lua_rawget(L, -2)) {
+    case LUA_TTABLE:
         return;
+    case LUA_TNIL:
+        break;
+    default:
+        ml_raise_at(L, ML_SRC_MULTITABLE, 31, "attempt to index a %s value "
+                    "(local 't')", luaL_typename(L, -1));
+    }
     lua_pop(L, 1);
     lua_newtable(L);
     lua_pushvalue(L, key);
@@ -151,6 +220,16 @@ static int api_hook_object_event(lua_State *L)
     int key;
 
     lua_settop(L, 5);
+    if (!push_tracking(L, "add", 84)) {             /* 6, 7 */
+        lua_insert(L, 6);
+        for (key = 2; key <= 4; key++)
+            lua_pushvalue(L, key);
+        lua_pushboolean(L, 1);
+        lua_call(L, 5, 0);
+        lua_settop(L, 5);
+        ml_object_add_handler(L, 2, 3, 4, 5);
+        return 0;
+    }
     for (key = 2; key <= 4; key++) {
         lua_Number x;
 
@@ -162,7 +241,6 @@ static int api_hook_object_event(lua_State *L)
             return ml_raise_at(L, ML_SRC_MULTITABLE, 32,
                                "table index is NaN");
     }
-    push_tracking(L);
     push_subtable(L, 2);
     push_subtable(L, 3);
     lua_pushvalue(L, 4);
@@ -189,7 +267,15 @@ static bool top_is_empty(lua_State *L)
 static int api_unhook_object_event(lua_State *L)
 {
     lua_settop(L, 4);
-    push_tracking(L);                               /* 5 */
+    if (!push_tracking(L, "remove", 89)) {          /* 5, 6 */
+        lua_insert(L, 5);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        lua_pushvalue(L, 4);
+        lua_call(L, 4, 0);
+        ml_object_remove_handler(L, 2, 3, 4);
+        return 0;
+    }
     lua_pushvalue(L, 2);
     if (lua_rawget(L, 5) == LUA_TTABLE) {           /* 6 */
         lua_pushvalue(L, 3);
@@ -1482,7 +1568,7 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
     lua_setfield(L, base + 3, "_log");
     lua_pushvalue(L, base + 2);
     lua_setfield(L, base + 3, "log");
-    lua_newtable(L);
+    push_new_tracking(L);
     lua_setfield(L, base + 3, "event_handlers");
     lua_pushboolean(L, state && lua_toboolean(L, state));
     lua_setfield(L, base + 3, "reloading");
@@ -1517,7 +1603,7 @@ void ml_api_new_host(lua_State *L, int host, int name, int genv)
     lua_setfield(L, base + 3, "global");
     lua_pushvalue(L, host);
     lua_setfield(L, base + 3, "host");
-    lua_newtable(L);
+    push_new_tracking(L);
     lua_setfield(L, base + 3, "event_handlers");
     lua_newtable(L);
     lua_setfield(L, base + 3, "items");

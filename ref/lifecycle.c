@@ -262,6 +262,55 @@ void ml_lc_load(lua_State *L, struct ml *ml, int host, int name)
     }
 }
 
+/* object.remove_handler(event, handler) at modulemanager.lua:153, for a
+ * hook recorded on 'object' (stack indices). */
+static void remove_hook(lua_State *L, int object, int event, int handler)
+{
+    if (!ml_is_indexable(L, object))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 153, "attempt to index a %s "
+                    "value (local 'object')", luaL_typename(L, object));
+    ml_object_remove_handler(L, object, event, handler);
+}
+
+/*
+ * 'for object, event, handler in eh:iter(nil, nil, nil)' over the value
+ * at 'eh' that a module put in place of its event_handlers
+ * (modulemanager.lua:152-154): eh.iter is called as Prosody calls its
+ * multitable's, raising at line 152 when that cannot be done, and each
+ * triple it yields is removed (R-HOSTILE-3).
+ */
+static void remove_foreign_hooks(lua_State *L, int eh)
+{
+    int it;
+
+    if (!ml_is_indexable(L, eh))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 152, "attempt to index a %s "
+                    "value (field 'event_handlers')", luaL_typename(L, eh));
+    lua_getfield(L, eh, "iter");
+    if (!ml_is_callable(L, -1))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 152, "attempt to call a %s "
+                    "value (method 'iter')", luaL_typename(L, -1));
+    lua_pushvalue(L, eh);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_call(L, 4, 3);
+    it = lua_gettop(L) - 2;                         /* it, it+1, it+2 */
+    for (;;) {
+        lua_settop(L, it + 2);
+        lua_pushvalue(L, it);
+        lua_pushvalue(L, it + 1);
+        lua_pushvalue(L, it + 2);
+        lua_call(L, 2, 3);                          /* it+3 .. it+5 */
+        if (lua_isnil(L, it + 3))
+            break;
+        lua_pushvalue(L, it + 3);
+        lua_replace(L, it + 2);
+        remove_hook(L, it + 3, it + 4, it + 5);
+    }
+    lua_settop(L, it - 1);
+}
+
 /* Remove every hook recorded in the api's event_handlers, on whatever
  * object it was made (R-EV-9). */
 static void remove_hooks(lua_State *L, int api)
@@ -270,9 +319,11 @@ static void remove_hooks(lua_State *L, int api)
 
     lua_getfield(L, api, "event_handlers");
     eh = lua_gettop(L);
-    if (!lua_istable(L, eh))
-        luaL_error(L, "attempt to index a %s value (field 'event_handlers')",
-                   luaL_typename(L, eh));
+    if (!ml_api_is_tracking(L, eh)) {
+        remove_foreign_hooks(L, eh);
+        lua_pop(L, 1);
+        return;
+    }
     lua_pushnil(L);
     while (lua_next(L, eh) != 0) {
         object = lua_gettop(L) - 1;
@@ -290,7 +341,7 @@ static void remove_hooks(lua_State *L, int api)
             lua_pushnil(L);
             while (lua_next(L, event + 1) != 0) {
                 lua_pop(L, 1);
-                ml_object_remove_handler(L, object, event, lua_gettop(L));
+                remove_hook(L, object, event, lua_gettop(L));
             }
             lua_pop(L, 1);
         }

@@ -247,6 +247,7 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env);
 void ml_api_init(lua_State *L, struct ml *ml);
 void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state);
 void ml_api_new_host(lua_State *L, int host, int name, int genv);
+bool ml_api_is_tracking(lua_State *L, int idx);
 
 /* ---- config.c ---- */
 

@@ -229,17 +229,19 @@ void ml_get_module(lua_State *L, struct ml *ml, int host, int name)
         lua_pushnil(L);
 }
 
-/* Push env.module, raising like module_has_method does when 'env' is
- * nil (R-RELOAD-13) and like rawget does when env.module is not a table. */
-static void push_api(lua_State *L, int env)
+/* Push env.module, raising as 'rawget(module.module, method)' does at
+ * modulemanager.lua:'line' (411 in module_has_method, 415 in
+ * call_module_method) when 'env' is nil (R-RELOAD-13) or when env.module
+ * is not a table (a module that set _ENV.module, R-HOSTILE-4). */
+static void push_api(lua_State *L, int env, int line)
 {
     if (lua_isnil(L, env))
-        ml_raise_at(L, ML_SRC_MODULEMANAGER, 411,
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, line,
                     "attempt to index a nil value (local 'module')");
     lua_getfield(L, env, "module");
     if (!lua_istable(L, -1))
-        luaL_error(L, "bad argument #1 to 'rawget' (table expected, got %s)",
-                   luaL_typename(L, -1));
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, line, "bad argument #1 to "
+                    "'rawget' (table expected, got %s)", luaL_typename(L, -1));
 }
 
 /*
@@ -251,7 +253,7 @@ bool ml_module_has_method(lua_State *L, int env, const char *method)
 {
     bool found;
 
-    push_api(L, env);
+    push_api(L, env, 411);
     lua_pushstring(L, method);
     found = lua_rawget(L, -2) == LUA_TFUNCTION;
     lua_pop(L, 2);
@@ -271,7 +273,7 @@ int ml_module_call(lua_State *L, int env, const char *method, int nargs)
     int base = lua_gettop(L) - nargs;
     int status;
 
-    push_api(L, env);
+    push_api(L, env, 415);
     lua_pushstring(L, method);
     if (lua_rawget(L, -2) != LUA_TFUNCTION) {
         lua_settop(L, base);
