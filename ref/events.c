@@ -5,9 +5,9 @@
  * of functions (add_handler, remove_handler, add_handlers,
  * remove_handlers, get_handlers, fire_event, add_wrapper, remove_wrapper,
  * and 'wrappers', a table whose add_handler and remove_handler add and
- * remove wrappers). Those functions are closures over the object's core,
- * a userdata holding its owner's name (for the driver's event lines) and
- * three user values:
+ * remove wrappers). Those functions are closures over that table; its
+ * core, found through a weak-keyed registry table, is a userdata holding
+ * its owner's name (for the driver's event lines) and user values:
  *   1  event name -> entry, where
  *        entry[1]  handler -> priority     (what Prosody calls the event map)
  *        entry[2]  handler -> registration number, the tie-break
@@ -15,8 +15,12 @@
  *   2  event name -> array of per-event wrappers
  *   3  the array of global wrappers, or nil
  *   4  the debug hook (set_debug_hook), or nil
- * A weak-keyed registry table maps each table to its core, so that the
- * C side (ml_events_*) takes either. Handlers, priorities and the sorted
+ *   5  the table Lua code sees
+ * The C side (ml_events_*) takes either the table or the core. The core
+ * never reaches Lua code: a module can replace any upvalue of a function
+ * it holds (debug.setupvalue), and user values (debug.setuservalue), so
+ * every function resolves its table to a core again and checks what it
+ * finds (issue 11 §3). Handlers, priorities and the sorted
  * arrays are Lua values, so a dispatch can hold its snapshot on the Lua
  * stack while handlers run and raise.
  *
@@ -37,7 +41,7 @@
 
 enum { ENTRY_PRIORITY = 1, ENTRY_SEQ = 2, ENTRY_SORTED = 3 };
 enum { UV_ENTRIES = 1, UV_WRAPPERS, UV_GLOBAL_WRAPPERS, UV_DEBUG_HOOK,
-       UV_COUNT = UV_DEBUG_HOOK };
+       UV_OBJECT, UV_COUNT = UV_OBJECT };
 
 struct ml_events {
     struct ml *ml;
@@ -86,6 +90,7 @@ void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
  * events object. */
 static int to_core(lua_State *L, int idx, bool *pushed)
 {
+    idx = lua_absindex(L, idx);
     *pushed = false;
     if (luaL_testudata(L, idx, EVENTS_MT))
         return idx;
@@ -422,10 +427,39 @@ static void report(lua_State *L, int events, int name, int data)
 static int wrapper_next(lua_State *L);
 
 /* Upvalues of the continuation that wrappers receive as their first
- * argument: the events object, the wrapper array being walked (false:
- * the implicit global array that holds only the report sentinel), the
- * position in it, and the continuation itself. */
+ * argument: the events object (its table), the wrapper array being
+ * walked (false: the implicit global array that holds only the report
+ * sentinel), the position in it, and the continuation itself. Module
+ * code can replace each of them (debug.setupvalue): next_state checks
+ * them at every step. */
 enum { NEXT_EVENTS = 1, NEXT_ARRAY, NEXT_POS, NEXT_SELF };
+
+/* Push the core of the continuation at 'next', then its wrapper array,
+ * and return its position; raises when an upvalue holds what no
+ * dispatch would have put there. */
+static lua_Integer next_state(lua_State *L, int next)
+{
+    lua_Integer pos;
+    bool pushed;
+    int isnum;
+
+    lua_getupvalue(L, next, NEXT_EVENTS);
+    if (!to_core(L, lua_gettop(L), &pushed))
+        luaL_error(L, "bad upvalue 'events' (events object expected, got %s)",
+                   luaL_typename(L, -1));
+    if (pushed)
+        lua_remove(L, -2);
+    lua_getupvalue(L, next, NEXT_ARRAY);
+    if (!lua_istable(L, -1) && !(lua_isboolean(L, -1) && !lua_toboolean(L, -1)))
+        luaL_error(L, "bad upvalue 'array' (table or false expected, got %s)",
+                   luaL_typename(L, -1));
+    lua_getupvalue(L, next, NEXT_POS);
+    pos = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || pos < 0 || (lua_isboolean(L, -2) && pos > 1))
+        luaL_error(L, "bad upvalue 'pos'");
+    lua_pop(L, 1);
+    return pos;
+}
 
 /* Call the wrapper at the continuation's current position, or the
  * handlers once every wrapper has been passed, following util.events'
@@ -437,14 +471,10 @@ static int wrapper_step(lua_State *L, int next, int name, int data, int line)
     int top = lua_gettop(L), events, n;
     lua_Integer pos;
 
-    lua_getupvalue(L, next, NEXT_EVENTS);
     events = top + 1;
     for (;;) {
-        lua_settop(L, events);
-        lua_getupvalue(L, next, NEXT_ARRAY);            /* events+1 */
-        lua_getupvalue(L, next, NEXT_POS);
-        pos = lua_tointeger(L, -1);
-        lua_pop(L, 1);
+        lua_settop(L, top);
+        pos = next_state(L, next);                  /* events, events+1 */
         if (pos == 0) {
             lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS);  /* events+2 */
             if (lua_isboolean(L, events + 1) ||
@@ -502,6 +532,9 @@ static int wrapper_next(lua_State *L)
     lua_settop(L, 2);
     lua_pushinteger(L, pos - 1);
     lua_replace(L, lua_upvalueindex(NEXT_POS));
+    if (lua_tocfunction(L, lua_upvalueindex(NEXT_SELF)) != wrapper_next)
+        luaL_error(L, "bad upvalue 'self' (continuation expected, got %s)",
+                   luaL_typename(L, lua_upvalueindex(NEXT_SELF)));
     lua_pushvalue(L, lua_upvalueindex(NEXT_SELF));
     return wrapper_step(L, 3, 1, 2, 105);
 }
@@ -526,7 +559,7 @@ static int core_fire(lua_State *L, int events, int name, int data)
         return run_handlers(L, events, name, data);
     }
     array = lua_isnil(L, top + 2) ? top + 3 : top + 2;
-    lua_pushvalue(L, events);
+    lua_getiuservalue(L, events, UV_OBJECT);
     if (lua_istable(L, array))
         lua_pushvalue(L, array);
     else
@@ -699,12 +732,27 @@ void ml_object_remove_handler(lua_State *L, int object, int name,
     lua_call(L, 2, 0);
 }
 
-/* events.add_handler(name, handler, priority), bound to upvalue 1 (the
- * core), as are the functions below. */
+/* Push the core of the events object that the running function is bound
+ * to (its upvalue 1, the object's table) and return its index; raises
+ * when module code replaced that upvalue with anything else. */
+static int bound_core(lua_State *L)
+{
+    bool pushed;
+
+    if (!to_core(L, lua_upvalueindex(1), &pushed))
+        luaL_error(L, "bad upvalue 'events' (events object expected, got %s)",
+                   luaL_typename(L, lua_upvalueindex(1)));
+    if (!pushed)
+        lua_pushvalue(L, lua_upvalueindex(1));
+    return lua_gettop(L);
+}
+
+/* events.add_handler(name, handler, priority), bound to its object, as
+ * are the functions below. */
 static int lua_add_handler(lua_State *L)
 {
     lua_settop(L, 3);
-    core_add(L, lua_upvalueindex(1), 1, 2, 3);
+    core_add(L, bound_core(L), 1, 2, 3);
     return 0;
 }
 
@@ -712,7 +760,7 @@ static int lua_add_handler(lua_State *L)
 static int lua_remove_handler(lua_State *L)
 {
     lua_settop(L, 2);
-    core_remove(L, lua_upvalueindex(1), 1, 2);
+    core_remove(L, bound_core(L), 1, 2);
     return 0;
 }
 
@@ -720,8 +768,7 @@ static int lua_remove_handler(lua_State *L)
 static int lua_fire_event(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    return core_fire(L, 3, 1, 2);
+    return core_fire(L, bound_core(L), 1, 2);
 }
 
 /* events.add_wrapper(name, wrapper), also wrappers.add_handler (whose
@@ -729,8 +776,7 @@ static int lua_fire_event(lua_State *L)
 static int lua_add_wrapper(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    add_wrapper(L, 3, 1, 2);
+    add_wrapper(L, bound_core(L), 1, 2);
     return 0;
 }
 
@@ -738,8 +784,7 @@ static int lua_add_wrapper(lua_State *L)
 static int lua_remove_wrapper(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    remove_wrapper(L, 3, 1, 2);
+    remove_wrapper(L, bound_core(L), 1, 2);
     return 0;
 }
 
@@ -748,9 +793,9 @@ static int lua_remove_wrapper(lua_State *L)
 static int lua_get_handlers(lua_State *L)
 {
     lua_settop(L, 1);
-    if (push_entry(L, lua_upvalueindex(1), 1) == LUA_TNIL)
+    if (push_entry(L, bound_core(L), 1) == LUA_TNIL)
         return 1;
-    push_sorted(L, 2);
+    push_sorted(L, 3);
     return 1;
 }
 
@@ -759,24 +804,29 @@ static int lua_get_handlers(lua_State *L)
 static int lua_set_debug_hook(lua_State *L)
 {
     lua_settop(L, 1);
-    lua_getiuservalue(L, lua_upvalueindex(1), UV_DEBUG_HOOK);
+    bound_core(L);                                  /* 2 */
+    lua_getiuservalue(L, 2, UV_DEBUG_HOOK);
     lua_pushvalue(L, 1);
-    lua_setiuservalue(L, lua_upvalueindex(1), UV_DEBUG_HOOK);
+    lua_setiuservalue(L, 2, UV_DEBUG_HOOK);
     return 1;
 }
 
 /* events.add_handlers(t) and remove_handlers(t): each event -> handler
- * pair of t, priority 0. */
+ * pair of pairs(t) (__pairs included), priority 0; a t that pairs()
+ * cannot walk raises as events.lua:68 and :73 do (R-HOSTILE-5). */
 static int each_handler(lua_State *L, bool add)
 {
+    int core;
+
     lua_settop(L, 1);
-    lua_pushnil(L);
-    while (lua_next(L, 1) != 0) {
+    core = bound_core(L);                           /* 2 */
+    ml_pairs(L, 1, ML_SRC_EVENTS, add ? 68 : 73);   /* 3, 4, 5 */
+    while (ml_pairs_next(L, 3)) {                   /* 6, 7 */
         if (add)
-            core_add(L, lua_upvalueindex(1), 2, 3, 0);
+            core_add(L, core, 6, 7, 0);
         else
-            core_remove(L, lua_upvalueindex(1), 2, 3);
-        lua_pop(L, 1);
+            core_remove(L, core, 6, 7);
+        lua_settop(L, 5);
     }
     return 0;
 }
@@ -791,12 +841,12 @@ static int lua_remove_handlers(lua_State *L)
     return each_handler(L, false);
 }
 
-/* Set field 'name' of the table on top to 'fn' bound to the core at
- * 'core'. */
-static void set_bound(lua_State *L, int core, const char *name,
+/* Set field 'name' of the table on top to 'fn' bound to the events
+ * object (the table) at 'object'. */
+static void set_bound(lua_State *L, int object, const char *name,
                       lua_CFunction fn)
 {
-    lua_pushvalue(L, core);
+    lua_pushvalue(L, object);
     lua_pushcclosure(L, fn, 1);
     lua_setfield(L, -2, name);
 }
@@ -820,13 +870,15 @@ static void push_object(lua_State *L, int core)
         { NULL, NULL }
     };
     const luaL_Reg *f;
+    int object;
 
     lua_createtable(L, 0, 9);
+    object = lua_gettop(L);
     for (f = fields; f->name; f++)
-        set_bound(L, core, f->name, f->func);
+        set_bound(L, object, f->name, f->func);
     lua_createtable(L, 0, 2);
-    set_bound(L, core, "add_handler", lua_add_wrapper);
-    set_bound(L, core, "remove_handler", lua_remove_wrapper);
+    set_bound(L, object, "add_handler", lua_add_wrapper);
+    set_bound(L, object, "remove_handler", lua_remove_wrapper);
     lua_setfield(L, -2, "wrappers");
     if (lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY) != LUA_TTABLE) {
         lua_pop(L, 1);
@@ -838,10 +890,12 @@ static void push_object(lua_State *L, int core)
         lua_pushvalue(L, -1);
         lua_setfield(L, LUA_REGISTRYINDEX, CORES_KEY);
     }
-    lua_pushvalue(L, -2);
+    lua_pushvalue(L, object);
     lua_pushvalue(L, core);
     lua_rawset(L, -3);
     lua_pop(L, 1);
+    lua_pushvalue(L, object);
+    lua_setiuservalue(L, core, UV_OBJECT);
 }
 
 /* util.events.new(): a new events object, unobserved. */
