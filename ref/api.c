@@ -620,17 +620,13 @@ static int api_provides(lua_State *L)
         lua_newtable(L);
         lua_replace(L, 3);
         lua_getfield(L, 1, "environment");          /* 4 */
-        lua_pushnil(L);
-        while (lua_next(L, 4) != 0) {
-            if (lua_type(L, -2) == LUA_TSTRING &&
-                strcmp(lua_tostring(L, -2), "module") == 0 &&
-                lua_rawlen(L, -2) == 6) {
-                lua_pop(L, 1);
-                continue;
-            }
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_settable(L, 3);
+        ml_pairs(L, 4, ML_SRC_MODULEAPI, 350);      /* 5, 6, 7 */
+        while (ml_pairs_next(L, 5)) {               /* 8, 9 */
+            if (lua_type(L, 8) != LUA_TSTRING ||
+                strcmp(lua_tostring(L, 8), "module") != 0 ||
+                lua_rawlen(L, 8) != 6)
+                lua_settable(L, 3);
+            lua_settop(L, 7);
         }
         lua_settop(L, 3);
     }
