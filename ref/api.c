@@ -324,7 +324,7 @@ static int api_hook(lua_State *L)
 static int api_hook_global(lua_State *L)
 {
     lua_settop(L, 4);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+    ml_push_ref(L, ml_self(L)->ref_global_events, LUA_TTABLE);
     return hook_on(L, 3);
 }
 
@@ -332,7 +332,7 @@ static int api_hook_global(lua_State *L)
 static int api_wrap_global(lua_State *L)
 {
     lua_settop(L, 3);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+    ml_push_ref(L, ml_self(L)->ref_global_events, LUA_TTABLE);
     return hook_on(L, 2);
 }
 
@@ -966,7 +966,7 @@ static int api_shared(lua_State *L)
     } else {
         lua_pushvalue(L, 2);
     }                                               /* 3: resolved path */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_shared);   /* 4 */
+    ml_push_ref(L, ml->ref_shared, LUA_TTABLE);     /* 4 */
     lua_pushvalue(L, 3);
     if (lua_rawget(L, 4) == LUA_TNIL) {             /* 5 */
         size_t rlen;
@@ -1573,7 +1573,7 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
         lua_setfield(L, base + 3, "saved_state");
     }
     lua_createtable(L, 0, 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_methods);
+    ml_push_ref(L, ml->ref_methods, LUA_TTABLE);
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, base + 3);
     lua_pushglobaltable(L);

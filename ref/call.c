@@ -214,3 +214,26 @@ bool ml_has_metamethod(lua_State *L, int idx, const char *event)
     lua_pop(L, 1);
     return true;
 }
+
+/*
+ * Check that the value at 'idx', read from the registry under 'what',
+ * has type 'type'. Module code can rewrite the registry
+ * (debug.getregistry()), and a raw table operation or lua_setmetatable
+ * on anything else would crash: this raises instead.
+ */
+void ml_check_registry(lua_State *L, int idx, int type, const char *what)
+{
+    if (lua_type(L, idx) != type)
+        luaL_error(L, "registry entry %s rewritten (%s expected, got %s)",
+                   what, lua_typename(L, type), luaL_typename(L, idx));
+}
+
+/* Push registry[ref], a value of type 'type' that the library stored
+ * with luaL_ref, checked (ml_check_registry). */
+void ml_push_ref(lua_State *L, int ref, int type)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    if (lua_type(L, -1) != type)
+        luaL_error(L, "registry entry %d rewritten (%s expected, got %s)",
+                   ref, lua_typename(L, type), luaL_typename(L, -1));
+}

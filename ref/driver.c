@@ -101,7 +101,8 @@ static bool is_reported(struct driver *d, lua_State *L, int name)
     if ((len >= 11 && memcmp(s, "item-added/", 11) == 0) ||
         (len >= 13 && memcmp(s, "item-removed/", 13) == 0))
         return true;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch);
+    if (lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch) != LUA_TTABLE)
+        luaL_error(L, "registry entry %d rewritten", d->ref_watch);
     lua_pushvalue(L, name);
     watched = lua_rawget(L, -2) != LUA_TNIL;
     lua_pop(L, 2);

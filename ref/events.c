@@ -80,6 +80,7 @@ void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
         lua_pushliteral(L, "events");
         lua_setfield(L, -2, "__name");
     }
+    ml_check_registry(L, -1, LUA_TTABLE, EVENTS_MT);
     lua_setmetatable(L, -2);
     push_object(L, lua_gettop(L));
     lua_remove(L, -2);
@@ -96,7 +97,10 @@ static int to_core(lua_State *L, int idx, bool *pushed)
         return idx;
     if (!lua_istable(L, idx))
         return 0;
-    lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);          /* rewritten by module code: no object */
+        return 0;
+    }
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     lua_remove(L, -2);
@@ -129,14 +133,47 @@ bool ml_events_is(lua_State *L, int idx)
     return core != 0;
 }
 
+/* Raise unless the value at 'idx' is a table (or nil, when 'nil_ok'):
+ * an events object's internal tables are reachable from module code
+ * through the registry (debug.getregistry, debug.getuservalue), and the
+ * raw operations on them would crash on anything else. */
+static void check_internal(lua_State *L, int idx, bool nil_ok)
+{
+    int type = lua_type(L, idx);
+
+    if (type != LUA_TTABLE && !(nil_ok && type == LUA_TNIL))
+        luaL_error(L, "events object state rewritten (table expected, got %s)",
+                   luaL_typename(L, idx));
+}
+
+/* Push user value 'n' of the core at 'events', checked; returns its type. */
+static int push_uv(lua_State *L, int events, int n)
+{
+    int type = lua_getiuservalue(L, events, n);
+
+    if (n != UV_DEBUG_HOOK)
+        check_internal(L, -1, n == UV_GLOBAL_WRAPPERS);
+    return type;
+}
+
 /* Push the entry of event 'name' of 'events', or nil. */
 static int push_entry(lua_State *L, int events, int name)
 {
-    lua_getiuservalue(L, events, UV_ENTRIES);
+    int i;
+
+    push_uv(L, events, UV_ENTRIES);
     lua_pushvalue(L, name);
     lua_rawget(L, -2);
     lua_remove(L, -2);
-    return lua_type(L, -1);
+    if (lua_isnil(L, -1))
+        return LUA_TNIL;
+    check_internal(L, -1, false);
+    for (i = ENTRY_PRIORITY; i <= ENTRY_SORTED; i++) {
+        lua_rawgeti(L, -1, i);
+        check_internal(L, -1, i == ENTRY_SORTED);
+        lua_pop(L, 1);
+    }
+    return LUA_TTABLE;
 }
 
 /*
@@ -158,7 +195,7 @@ static void core_add(lua_State *L, int events, int name, int handler,
         lua_rawseti(L, -2, ENTRY_PRIORITY);
         lua_newtable(L);
         lua_rawseti(L, -2, ENTRY_SEQ);
-        lua_getiuservalue(L, events, UV_ENTRIES);
+        push_uv(L, events, UV_ENTRIES);
         lua_pushvalue(L, name);
         lua_pushvalue(L, -3);
         lua_rawset(L, -3);
@@ -203,7 +240,7 @@ static void core_remove(lua_State *L, int events, int name, int handler)
     lua_pushnil(L);
     if (lua_next(L, -2) == 0) {
         /* No handler left: drop the event's entry. */
-        lua_getiuservalue(L, events, UV_ENTRIES);
+        push_uv(L, events, UV_ENTRIES);
         lua_pushvalue(L, name);
         lua_pushnil(L);
         lua_rawset(L, -3);
@@ -377,7 +414,7 @@ static int run_handlers(lua_State *L, int events, int name, int data)
     push_sorted(L, lua_gettop(L));
     lua_remove(L, -2);
     list = lua_gettop(L);
-    lua_getiuservalue(L, events, UV_DEBUG_HOOK);        /* list+1 */
+    push_uv(L, events, UV_DEBUG_HOOK);                /* list+1 */
     hook = lua_toboolean(L, list + 1);
     n = (lua_Integer)lua_rawlen(L, list);
     for (i = 1; i <= n; i++) {
@@ -476,7 +513,7 @@ static int wrapper_step(lua_State *L, int next, int name, int data, int line)
         lua_settop(L, top);
         pos = next_state(L, next);                  /* events, events+1 */
         if (pos == 0) {
-            lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS);  /* events+2 */
+            push_uv(L, events, UV_GLOBAL_WRAPPERS);     /* events+2 */
             if (lua_isboolean(L, events + 1) ||
                 lua_rawequal(L, events + 1, events + 2)) {
                 lua_settop(L, events);
@@ -549,17 +586,17 @@ static int core_fire(lua_State *L, int events, int name, int data)
 {
     int top = lua_gettop(L), array, n;
 
-    lua_getiuservalue(L, events, UV_WRAPPERS);
+    push_uv(L, events, UV_WRAPPERS);
     lua_pushvalue(L, name);
     lua_rawget(L, -2);
-    lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS);
+    push_uv(L, events, UV_GLOBAL_WRAPPERS);
     if (lua_isnil(L, -1) && lua_isnil(L, -2)) {
         lua_settop(L, top);
         report(L, events, name, data);
         return run_handlers(L, events, name, data);
     }
     array = lua_isnil(L, top + 2) ? top + 3 : top + 2;
-    lua_getiuservalue(L, events, UV_OBJECT);
+    push_uv(L, events, UV_OBJECT);
     if (lua_istable(L, array))
         lua_pushvalue(L, array);
     else
@@ -583,7 +620,7 @@ static void push_wrapper_array(lua_State *L, int events, int name,
                                bool create)
 {
     if (lua_isboolean(L, name) && !lua_toboolean(L, name)) {
-        if (lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS) == LUA_TNIL &&
+        if (push_uv(L, events, UV_GLOBAL_WRAPPERS) == LUA_TNIL &&
             create) {
             lua_pop(L, 1);
             lua_createtable(L, 2, 0);
@@ -594,9 +631,11 @@ static void push_wrapper_array(lua_State *L, int events, int name,
         }
         return;
     }
-    lua_getiuservalue(L, events, UV_WRAPPERS);
+    push_uv(L, events, UV_WRAPPERS);
     lua_pushvalue(L, name);
-    if (lua_rawget(L, -2) == LUA_TNIL && create) {
+    lua_rawget(L, -2);
+    check_internal(L, -1, true);
+    if (lua_isnil(L, -1) && create) {
         lua_pop(L, 1);
         lua_newtable(L);
         lua_pushvalue(L, name);
@@ -646,7 +685,7 @@ static void remove_wrapper(lua_State *L, int events, int name, int wrapper)
         lua_rawseti(L, array, n);
     }
     if (lua_rawlen(L, array) == 0 && !lua_isboolean(L, name)) {
-        lua_getiuservalue(L, events, UV_WRAPPERS);
+        push_uv(L, events, UV_WRAPPERS);
         lua_pushvalue(L, name);
         lua_pushnil(L);
         lua_rawset(L, -3);
@@ -805,7 +844,7 @@ static int lua_set_debug_hook(lua_State *L)
 {
     lua_settop(L, 1);
     bound_core(L);                                  /* 2 */
-    lua_getiuservalue(L, 2, UV_DEBUG_HOOK);
+    push_uv(L, 2, UV_DEBUG_HOOK);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, 2, UV_DEBUG_HOOK);
     return 1;

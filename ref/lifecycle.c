@@ -486,14 +486,14 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
     if (lua_toboolean(L, base + 3)) {
         /* Global events for "*", else the host's (R-GLOBAL-6). */
         if (ml_is_star(L, host)) {
-            lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+            ml_push_ref(L, ml->ref_global_events, LUA_TTABLE);
         } else {
             struct ml_host *h = ml_host_at(L, ml, host);
 
             if (!h)
                 ml_raise_at(L, ML_SRC_MODULEMANAGER, 157,
                             "attempt to index a nil value (field '?')");
-            lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_events);
+            ml_push_ref(L, h->ref_events, LUA_TTABLE);
         }
         remove_items(L, api, base + 3, base + 4);
     }
@@ -763,7 +763,7 @@ void ml_lifecycle_init(lua_State *L, struct ml *ml)
         ml_modmap_unref(ml, map);
         luaL_error(L, "not enough memory");
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+    ml_push_ref(L, ml->ref_global_events, LUA_TTABLE);
     lua_pushliteral(L, "host-activated");
     lua_pushcfunction(L, on_host_activated);
     ml_events_add(L, base + 1, base + 2, base + 3, 0);

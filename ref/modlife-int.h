@@ -103,6 +103,8 @@ void ml_method_call(lua_State *L, int obj, const char *method, int nargs,
                     int nresults);
 struct ml *ml_self(lua_State *L);
 int ml_upvalue(lua_State *L, int i, int type, const char *name);
+void ml_check_registry(lua_State *L, int idx, int type, const char *what);
+void ml_push_ref(lua_State *L, int ref, int type);
 bool ml_is_star(lua_State *L, int idx);
 
 /* ---- sort.c ---- */

@@ -145,7 +145,7 @@ bool ml_module_push(lua_State *L, struct ml_modmap *map, int name)
     instance = ml_map_get(&map->entries, key, len);
     if (!instance)
         return false;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, instance->ref_env);
+    ml_push_ref(L, instance->ref_env, LUA_TTABLE);
     return true;
 }
 

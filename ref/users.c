@@ -132,7 +132,7 @@ static void push_handler(lua_State *L, struct ml *ml, int host, int session,
 {
     lua_pushvalue(L, host);
     lua_pushvalue(L, session);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_provider_mt);
+    ml_push_ref(L, ml->ref_provider_mt, LUA_TTABLE);
     lua_pushcclosure(L, fn, 3);
 }
 
@@ -175,9 +175,9 @@ static int on_host_activated(lua_State *L)
     h = ml_host_at(L, ml, 1);
     if (!h || strcmp(h->type, "local") != 0)
         return 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_events);
+    ml_push_ref(L, h->ref_events, LUA_TTABLE);
     events = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_session);
+    ml_push_ref(L, h->ref_session, LUA_TTABLE);
     session = lua_gettop(L);
     lua_pushliteral(L, "item-added/auth-provider");
     push_handler(L, ml, 1, session, on_provider_added);
@@ -212,7 +212,7 @@ void ml_users_init(lua_State *L, struct ml *ml)
     lua_setfield(L, -2, "__index");
     ml->ref_provider_mt = luaL_ref(L, LUA_REGISTRYINDEX);
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+    ml_push_ref(L, ml->ref_global_events, LUA_TTABLE);
     lua_pushliteral(L, "host-activated");
     lua_pushcfunction(L, on_host_activated);
     lua_pushinteger(L, 100);
