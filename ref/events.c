@@ -16,13 +16,14 @@
  *   3  the array of global wrappers, or nil
  *   4  the debug hook (set_debug_hook), or nil
  *   5  the table Lua code sees
- * The C side (ml_events_*) takes either the table or the core. The core
- * never reaches Lua code: a module can replace any upvalue of a function
- * it holds (debug.setupvalue), and user values (debug.setuservalue), so
- * every function resolves its table to a core again and checks what it
- * finds (issue 11 §3). Handlers, priorities and the sorted
- * arrays are Lua values, so a dispatch can hold its snapshot on the Lua
- * stack while handlers run and raise.
+ * The C side (ml_events_*) takes either the table or the core. No function
+ * hands the core to Lua code, but module code can replace any upvalue of a
+ * function it holds (debug.setupvalue) and reach the core through the
+ * registry (debug.getregistry, then debug.setuservalue): every function
+ * resolves its table to a core again, and every user value and entry is
+ * checked before a raw operation uses it (issue 11 §3). Handlers,
+ * priorities and the sorted arrays are Lua values, so a dispatch can hold
+ * its snapshot on the Lua stack while handlers run and raise.
  *
  * Wrappers nest as in util.events (R-EV-7): per-event wrappers, last added
  * outermost, then global wrappers, last added outermost, then the
