@@ -835,6 +835,48 @@ static void hook_watcher(lua_State *L, const char *event, lua_CFunction fn)
     ml_method_call(L, 1, "hook", 2, 0);
 }
 
+/* depends() after it loaded the dependency (env or failure at 4 and 5):
+ * a failure raises "Unable to load required module, mod_<name>: <err>"
+ * with '-' read as ' ' in <err> (R-DEP-5); else the env stays at 4. */
+static void depends_loaded(lua_State *L)
+{
+    luaL_Buffer b;
+    const char *err, *p;
+    size_t len;
+
+    if (lua_toboolean(L, 4)) {
+        lua_settop(L, 4);
+        return;
+    }
+    if (!lua_toboolean(L, 5)) {
+        lua_pushliteral(L, "unknown error");
+        lua_replace(L, 5);
+    }
+    err = lua_tolstring(L, 5, &len);
+    if (!err || lua_type(L, 5) != LUA_TSTRING)
+        luaL_error(L, "attempt to index a %s value", luaL_typename(L, 5));
+    luaL_buffinit(L, &b);
+    for (p = err; p < err + len; p++)
+        luaL_addchar(&b, *p == '-' ? ' ' : *p);
+    luaL_pushresult(&b);
+    ml_raise_at(L, ML_SRC_MODULEAPI, 167, ml_token(ML_TOK_DEPENDENCY_FAILED),
+                lua_tostring(L, 2), lua_tostring(L, -1));
+}
+
+/* The end of depends(): self.dependencies[name] = true, return the env
+ * at 4. */
+static int depends_done(lua_State *L)
+{
+    lua_getfield(L, 1, "dependencies");
+    lua_pushvalue(L, 2);
+    lua_pushboolean(L, 1);
+    lua_settable(L, -3);
+    lua_settop(L, 4);
+    return 1;
+}
+
+static int depends_k(lua_State *L, int status, lua_KContext ctx);
+
 /* depends(name): make sure module 'name' is loaded for this module's host
  * (or globally) and return its env (R-DEP-1..3). The first call installs
  * the auto-reload and auto-unload watchers. A dependency named by the
@@ -891,36 +933,19 @@ static int api_depends(lua_State *L)
     }
     if (lua_isnil(L, 4)) {
         lua_settop(L, 3);
-        ml_lc_load(L, ml, 3, 2);                    /* 4, 5 */
-        if (!lua_toboolean(L, 4)) {
-            luaL_Buffer b;
-            const char *err, *p;
-            size_t len;
-
-            if (!lua_toboolean(L, 5)) {
-                lua_pushliteral(L, "unknown error");
-                lua_replace(L, 5);
-            }
-            err = lua_tolstring(L, 5, &len);
-            if (!err || lua_type(L, 5) != LUA_TSTRING)
-                return luaL_error(L, "attempt to index a %s value",
-                                  luaL_typename(L, 5));
-            luaL_buffinit(L, &b);
-            for (p = err; p < err + len; p++)
-                luaL_addchar(&b, *p == '-' ? ' ' : *p);
-            luaL_pushresult(&b);
-            return ml_raise_at(L, ML_SRC_MODULEAPI, 167,
-                               ml_token(ML_TOK_DEPENDENCY_FAILED),
-                               lua_tostring(L, 2), lua_tostring(L, -1));
-        }
-        lua_settop(L, 4);
+        ml_lc_load_k(L, ml, 3, 2, depends_k);       /* 4, 5 */
+        depends_loaded(L);
     }
-    lua_getfield(L, 1, "dependencies");
-    lua_pushvalue(L, 2);
-    lua_pushboolean(L, 1);
-    lua_settable(L, -3);
-    lua_settop(L, 4);
-    return 1;
+    return depends_done(L);
+}
+
+/* The rest of depends after a dependency's body or load() that yielded
+ * inside a coroutine has returned (R-HOSTILE-7). */
+static int depends_k(lua_State *L, int status, lua_KContext ctx)
+{
+    ml_lc_load_end(L, ml_self(L), 3, 2, depends_k, ctx, status);
+    depends_loaded(L);
+    return depends_done(L);
 }
 
 /* ---- shared data ---- */

@@ -34,15 +34,40 @@ static int traceback(lua_State *L)
  */
 int ml_pcall_traceback(lua_State *L, int nargs, int nresults)
 {
+    return ml_pcall_traceback_k(L, nargs, nresults, 0, NULL);
+}
+
+/*
+ * ml_pcall_traceback, yieldable: when the function yields (a module body
+ * run inside a coroutine, as Prosody's xpcall allows in Lua 5.4), the C
+ * functions up to the Lua-called one are gone, and once the function
+ * returns Lua calls 'k' with 'ctx' in that one's place (lua_pcallk); 'k'
+ * calls ml_pcall_traceback_end with its status and the index the
+ * function was at, then does the callers' remaining work. 'k' NULL: not
+ * yieldable. Returns the status of a call that did not yield.
+ */
+int ml_pcall_traceback_k(lua_State *L, int nargs, int nresults,
+                         lua_KContext ctx, lua_KFunction k)
+{
     int base = lua_gettop(L) - nargs;
-    int status;
 
     lua_pushcfunction(L, traceback);
     lua_insert(L, base);
-    status = lua_pcall(L, nargs, nresults, base);
+    return ml_pcall_traceback_end(L, lua_pcallk(L, nargs, nresults, base,
+                                                ctx, k), base);
+}
+
+/* What follows the call of ml_pcall_traceback_k, the message handler being
+ * at 'handler' (where the function was): drop it, count a caught memory
+ * error. LUA_YIELD (a continuation's status after a yield) is success.
+ * Returns the status. */
+int ml_pcall_traceback_end(lua_State *L, int status, int handler)
+{
+    if (status == LUA_YIELD)
+        status = LUA_OK;
     if (status != LUA_OK)
         ml_alloc_note_caught(L, status);
-    lua_remove(L, base);
+    lua_remove(L, handler);
     return status;
 }
 

@@ -56,7 +56,7 @@ static void fire_lifecycle(lua_State *L, struct ml *ml, int target,
 }
 
 static void do_load(lua_State *L, struct ml *ml, int host, int name,
-                    int state);
+                    int state, lua_KFunction k);
 
 /*
  * The shared path (§4.1): a per-host instance of the shared module whose
@@ -93,53 +93,22 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
     keep_top(L, base, 2);
 }
 
-/*
- * A full load (§2.1 steps 6-11): fresh api and env, find and compile the
- * file, run body and load(), promote to "*" if the module went global,
- * re-load on the host for a shared module. Pushes env, err (the env is
- * the global one for a module that went global) or false/nil, err.
- */
-static void load_full(lua_State *L, struct ml *ml, int host, int name,
-                      int state)
-{
-    int base = lua_gettop(L);
-    int api = base + 1, env = base + 2, ok = base + 3, err = base + 4;
-    int status;
+/* The points at which a load made through ml_lc_load_k may be suspended
+ * by a yield; the continuation's context is base * LOAD_STAGES + stage. */
+enum { STAGE_BODY, STAGE_LOAD, LOAD_STAGES };
 
-    ml_api_new(L, ml, host, name, state);
-    lua_pushnil(L);
-    lua_pushnil(L);
-    if (ml_loader_load_code(L, ml, name, env) == 2) {
-        /* R-LOAD-6, R-LOAD-7: nothing registered, status error. */
-        set_status(L, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD, false);
-        lua_pushnil(L);
-        lua_pushvalue(L, base + 6);
-        keep_top(L, base, 2);
-        return;
-    }
-    lua_pushvalue(L, base + 6);
-    lua_setfield(L, api, "path");
-    lua_pushvalue(L, base + 7);
-    lua_setfield(L, api, "meta");
-    /* R-LOAD-11: in the map while the body and load() run. */
-    ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
-    lua_settop(L, base + 5);
-    status = ml_pcall_traceback(L, 0, 1);
-    lua_pushboolean(L, status == LUA_OK);
-    lua_replace(L, ok);
-    lua_replace(L, err);    /* the body's first return value, or its error */
-    if (lua_toboolean(L, ok)) {
-        if (ml_module_has_method(L, env, "load")) {
-            /* R-LOAD-10 */
-            ml_module_call(L, env, "load", 0);
-            lua_settop(L, base + 6);
-            lua_copy(L, base + 5, ok);
-            lua_copy(L, base + 6, err);
-            lua_settop(L, base + 4);
-            if (!lua_toboolean(L, ok))
-                set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD,
-                           false);
-        }
+/*
+ * The end of load_full, the load's outcome being at base+3 (ok) and
+ * base+4 (err); 'body_ok': the body succeeded (load() may have failed
+ * since). R-LOAD-12, the move to "*", the shared re-load, the status,
+ * the two results. 'base' is load_full's.
+ */
+static void load_full_finish(lua_State *L, struct ml *ml, int host,
+                             int name, int base, bool body_ok)
+{
+    int api = base + 1, env = base + 2, ok = base + 3, err = base + 4;
+
+    if (body_ok) {
         /* R-LOAD-12 */
         lua_pushnil(L);
         lua_setfield(L, api, "reloading");
@@ -161,7 +130,7 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
                 ml_module_has_method(L, env, "add_host")) {
                 /* R-SHARED-2, R-SHARED-14: the shared re-load's outcome
                  * replaces the outcome so far. */
-                do_load(L, ml, host, name, 0);      /* base+6, base+7 */
+                do_load(L, ml, host, name, 0, NULL);    /* base+6, base+7 */
                 lua_copy(L, base + 6, ok);
                 lua_copy(L, base + 7, err);
             }
@@ -184,12 +153,84 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
     keep_top(L, base, 2);
 }
 
+/* After load() (R-LOAD-10), whose ml_module_call results are above
+ * base+4: its outcome becomes the load's. */
+static void load_full_loaded(lua_State *L, int base)
+{
+    int api = base + 1, ok = base + 3, err = base + 4;
+
+    lua_settop(L, base + 6);
+    lua_copy(L, base + 5, ok);
+    lua_copy(L, base + 6, err);
+    lua_settop(L, base + 4);
+    if (!lua_toboolean(L, ok))
+        set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD, false);
+}
+
+/*
+ * The rest of load_full once the body (at base+5, under its message
+ * handler) has run with 'status': load(), yieldable with 'k' as the body
+ * is, then load_full_finish. 'base' is load_full's.
+ */
+static void load_full_end(lua_State *L, struct ml *ml, int host, int name,
+                          int base, int status, lua_KFunction k)
+{
+    int env = base + 2, ok = base + 3, err = base + 4;
+
+    lua_pushboolean(L, status == LUA_OK);
+    lua_replace(L, ok);
+    lua_replace(L, err);    /* the body's first return value, or its error */
+    if (status == LUA_OK && ml_module_has_method(L, env, "load")) {
+        ml_module_call_k(L, env, "load", 0,
+                         (lua_KContext)base * LOAD_STAGES + STAGE_LOAD, k);
+        load_full_loaded(L, base);
+    }
+    load_full_finish(L, ml, host, name, base, status == LUA_OK);
+}
+
+/*
+ * A full load (§2.1 steps 6-11): fresh api and env, find and compile the
+ * file, run body and load(), promote to "*" if the module went global,
+ * re-load on the host for a shared module. Pushes env, err (the env is
+ * the global one for a module that went global) or false/nil, err.
+ * With 'k' the body may yield (R-HOSTILE-7): see ml_lc_load_k.
+ */
+static void load_full(lua_State *L, struct ml *ml, int host, int name,
+                      int state, lua_KFunction k)
+{
+    int base = lua_gettop(L);
+    int api = base + 1, env = base + 2;
+
+    ml_api_new(L, ml, host, name, state);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    if (ml_loader_load_code(L, ml, name, env) == 2) {
+        /* R-LOAD-6, R-LOAD-7: nothing registered, status error. */
+        set_status(L, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD, false);
+        lua_pushnil(L);
+        lua_pushvalue(L, base + 6);
+        keep_top(L, base, 2);
+        return;
+    }
+    lua_pushvalue(L, base + 6);
+    lua_setfield(L, api, "path");
+    lua_pushvalue(L, base + 7);
+    lua_setfield(L, api, "meta");
+    /* R-LOAD-11: in the map while the body and load() run. */
+    ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
+    lua_settop(L, base + 5);
+    load_full_end(L, ml, host, name, base,
+                  ml_pcall_traceback_k(L, 0, 1, (lua_KContext)base * LOAD_STAGES
+                                       + STAGE_BODY, k), k);
+}
+
 /*
  * modulemanager's do_load_module(host, name, state): pushes env, err. The
- * state (stack index, 0 for none) is what reload passes.
+ * state (stack index, 0 for none) is what reload passes; 'k', for
+ * load_full, NULL but from ml_lc_load_k.
  */
 static void do_load(lua_State *L, struct ml *ml, int host, int name,
-                    int state)
+                    int state, lua_KFunction k)
 {
     int base = lua_gettop(L);
     struct ml_modmap *map;
@@ -240,7 +281,20 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
         return;
     }
     lua_settop(L, base);
-    load_full(L, ml, host, name, state);
+    load_full(L, ml, host, name, state, k);
+}
+
+/* The end of ml_lc_load: a success fires module-loaded. The load's two
+ * results are above 'base'. */
+static void fire_loaded(lua_State *L, struct ml *ml, int name, int base)
+{
+    if (lua_toboolean(L, base + 1)) {
+
+        lua_getfield(L, base + 1, "module");
+        lua_getfield(L, -1, "host");
+        fire_lifecycle(L, ml, base + 4, "module-loaded", name, base + 4);
+        lua_settop(L, base + 2);
+    }
 }
 
 /*
@@ -251,15 +305,46 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
  */
 void ml_lc_load(lua_State *L, struct ml *ml, int host, int name)
 {
+    ml_lc_load_k(L, ml, host, name, NULL);
+}
+
+/*
+ * ml_lc_load, yieldable: called from a C function that Lua code called
+ * and whose continuation is 'k'. A body or a load() that yields (inside
+ * a coroutine) suspends the load, as Prosody's xpcall does
+ * (R-HOSTILE-7): the C functions in between are gone, and when it
+ * returns Lua calls k(L, status, ctx) in the caller's place, with the
+ * caller's stack as it was; 'k' calls ml_lc_load_end with the same
+ * 'host', 'name' and 'k', then does its own remaining work.
+ */
+
+void ml_lc_load_k(lua_State *L, struct ml *ml, int host, int name,
+                  lua_KFunction k)
+{
     int base = lua_gettop(L);
 
-    do_load(L, ml, host, name, 0);
-    if (lua_toboolean(L, base + 1)) {
-        lua_getfield(L, base + 1, "module");
-        lua_getfield(L, -1, "host");
-        fire_lifecycle(L, ml, base + 4, "module-loaded", name, base + 4);
-        lua_settop(L, base + 2);
+    do_load(L, ml, host, name, 0, k);
+    fire_loaded(L, ml, name, base);
+}
+
+/* The rest of ml_lc_load_k after a yield: 'status' and 'ctx' are those
+ * Lua passed to the continuation. Pushes the load's two results. */
+void ml_lc_load_end(lua_State *L, struct ml *ml, int host, int name,
+                    lua_KFunction k, lua_KContext ctx, int status)
+{
+    int base = (int)(ctx / LOAD_STAGES);
+
+    if (ctx % LOAD_STAGES == STAGE_BODY) {
+        load_full_end(L, ml, host, name, base,
+                      ml_pcall_traceback_end(L, status, base + 5), k);
+    } else {
+        /* load(), called at base+5 by ml_module_call_k above base+4 */
+        ml_module_call_end(L, ml_pcall_traceback_end(L, status, base + 5),
+                           base + 4);
+        load_full_loaded(L, base);
+        load_full_finish(L, ml, host, name, base, true);
     }
+    fire_loaded(L, ml, name, base);
 }
 
 /* object.remove_handler(event, handler) at modulemanager.lua:153, for a
@@ -575,7 +660,7 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
         lua_pushvalue(L, saved);
     else
         lua_pushboolean(L, 1);                      /* state */
-    do_load(L, ml, host, name, state);              /* base+4, base+5 */
+    do_load(L, ml, host, name, state, NULL);        /* base+4, base+5 */
     if (!lua_toboolean(L, base + 4)) {
         keep_top(L, base, 2);                       /* R-RELOAD-10 */
         return;

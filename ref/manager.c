@@ -12,10 +12,20 @@
 
 /* load(host, name), unload(host, name), reload(host, name): the first
  * two return values, as the driver's commands see them. */
+static int mm_load_k(lua_State *L, int status, lua_KContext ctx);
+
 static int mm_load(lua_State *L)
 {
     lua_settop(L, 2);
-    ml_lc_load(L, ml_self(L), 1, 2);
+    ml_lc_load_k(L, ml_self(L), 1, 2, mm_load_k);
+    return 2;
+}
+
+/* The rest of mm_load after a body or a load() that yielded inside a
+ * coroutine has returned (R-HOSTILE-7). */
+static int mm_load_k(lua_State *L, int status, lua_KContext ctx)
+{
+    ml_lc_load_end(L, ml_self(L), 1, 2, mm_load_k, ctx, status);
     return 2;
 }
 

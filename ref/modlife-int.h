@@ -97,6 +97,9 @@ struct ml {
 /* ---- call.c ---- */
 
 int ml_pcall_traceback(lua_State *L, int nargs, int nresults);
+int ml_pcall_traceback_k(lua_State *L, int nargs, int nresults,
+                         lua_KContext ctx, lua_KFunction k);
+int ml_pcall_traceback_end(lua_State *L, int status, int handler);
 void ml_checkstack(lua_State *L, int n);
 bool ml_is_memory_error(lua_State *L, int status);
 void ml_method_call(lua_State *L, int obj, const char *method, int nargs,
@@ -229,6 +232,9 @@ void ml_module_names(lua_State *L, struct ml_modmap *map);
 void ml_get_module(lua_State *L, struct ml *ml, int host, int name);
 bool ml_module_has_method(lua_State *L, int env, const char *method);
 int ml_module_call(lua_State *L, int env, const char *method, int nargs);
+int ml_module_call_k(lua_State *L, int env, const char *method, int nargs,
+                     lua_KContext ctx, lua_KFunction k);
+int ml_module_call_end(lua_State *L, int status, int base);
 
 /* ---- format.c ---- */
 
@@ -278,6 +284,10 @@ int ml_open_modulemanager(lua_State *L);
 
 void ml_lifecycle_init(lua_State *L, struct ml *ml);
 void ml_lc_load(lua_State *L, struct ml *ml, int host, int name);
+void ml_lc_load_k(lua_State *L, struct ml *ml, int host, int name,
+                  lua_KFunction k);
+void ml_lc_load_end(lua_State *L, struct ml *ml, int host, int name,
+                    lua_KFunction k, lua_KContext ctx, int status);
 void ml_lc_unload(lua_State *L, struct ml *ml, int host, int name);
 void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name);
 

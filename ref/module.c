@@ -270,8 +270,19 @@ bool ml_module_has_method(lua_State *L, int env, const char *method)
  */
 int ml_module_call(lua_State *L, int env, const char *method, int nargs)
 {
+    return ml_module_call_k(L, env, method, nargs, 0, NULL);
+}
+
+/*
+ * ml_module_call, yieldable with the continuation 'k' and its context
+ * (ml_pcall_traceback_k): the method is called at base+1, 'base' being
+ * the top below the arguments; after a yield the continuation calls
+ * ml_pcall_traceback_end (handler at base+1), then ml_module_call_end.
+ */
+int ml_module_call_k(lua_State *L, int env, const char *method, int nargs,
+                     lua_KContext ctx, lua_KFunction k)
+{
     int base = lua_gettop(L) - nargs;
-    int status;
 
     push_api(L, env, 415);
     lua_pushstring(L, method);
@@ -283,7 +294,14 @@ int ml_module_call(lua_State *L, int env, const char *method, int nargs)
     }
     lua_remove(L, -2);
     lua_insert(L, base + 1);
-    status = ml_pcall_traceback(L, nargs, LUA_MULTRET);
+    return ml_module_call_end(L, ml_pcall_traceback_k(L, nargs, LUA_MULTRET,
+                                                      ctx, k), base);
+}
+
+/* The end of ml_module_call_k: true or false below the results (or the
+ * error) above 'base'. Returns the number of values above 'base'. */
+int ml_module_call_end(lua_State *L, int status, int base)
+{
     lua_pushboolean(L, status == LUA_OK);
     lua_insert(L, base + 1);
     return lua_gettop(L) - base;

@@ -339,16 +339,45 @@ EOF
 
 # ---- known gaps ----
 attack('a body that yields inside a coroutine\'s load suspends it (R-HOSTILE-7)',
-	todo => 'lifecycle calls are not yieldable yet (ref/README.md)',
 	mods => { a => <<'EOF', b => "coroutine.yield('from b');\n" },
 local co = coroutine.create(function () return require("core.modulemanager").load(module.host, "b"); end);
 module:log("info", "%s %s", coroutine.resume(co));
 EOF
 	cmds => [ 'activate a.example', 'load a.example a' ],
 	expect => [ 'log a.example:a info true from b' ]);
+attack('suspended loads abandoned, closed, resumed after an unload, raising after a resume; yields where the reference cannot suspend',
+	mods => { a => <<'EOF', b => "local v = coroutine.yield('b');\nmodule:log('info', 'b resumed with %s', v);\n",
+local mm = require "core.modulemanager";
+local co = coroutine.create(function () return mm.load(module.host, "b"); end);
+coroutine.resume(co);
+mm.unload(module.host, "b");
+module:log("info", "late: %s", select(2, coroutine.resume(co, "late")));
+local co2 = coroutine.create(function () return mm.load(module.host, "c"); end);
+coroutine.resume(co2);
+module:log("info", "c: %s", select(2, coroutine.resume(co2)));
+local co3 = coroutine.create(function () return mm.load(module.host, "e"); end);
+coroutine.resume(co3);
+coroutine.close(co3);
+for _, f in ipairs {
+	function () return module:depends("d"); end,
+	function () return mm.reload(module.host, "b"); end,
+	function () return prosody.events.fire_event("probe", {}); end,
+	function () return mm.load(module.host, "f"); end,
+} do
+	local c = coroutine.create(f);
+	module:log("info", "other: %s %s", coroutine.resume(c));
+	module:log("info", "again: %s %s", coroutine.resume(c));
+end
+EOF
+		c => "coroutine.yield();\nerror('after the resume');\n", d => "coroutine.yield('d');\n",
+		e => "coroutine.yield('e');\nmodule:log('info', 'never');\n",
+		f => "function module.load() coroutine.yield('from load()'); end\n" },
+	cmds => [ 'activate a.example', 'load a.example a', 'list a.example', 'unload a.example e',
+		'fire a.example probe', 'deactivate a.example' ]);
+
 # ---- the registry rewritten (debug.getregistry): not Prosody's business,
 # but the driver must survive it ----
-my $walk = <<'EOF2';
+my $walk = <<'EOF';
 module:hook("probe", function () end);
 module:add_item("thing", 1);
 module:shared("data");
@@ -377,7 +406,7 @@ end
 for k in pairs(reg) do
 	if type(k) == "number" and k > 2 or type(k) == "string" and k:match("^modlife") then reg[k] = V; end
 end
-EOF2
+EOF
 my @reg_cmds = ('activate a.example', 'load a.example a', 'fire a.example probe', 'fire * probe',
 	'reload a.example a', 'unload a.example a', 'activate b.example', 'load b.example a',
 	'list b.example', 'deactivate b.example', 'load * a', 'unload * a', 'watch probe', 'fire * probe');
