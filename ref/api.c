@@ -111,13 +111,23 @@ static int api_set_global(lua_State *L)
 
 /* ---- events and hooks ---- */
 
+static int api_fire_event_k(lua_State *L, int status, lua_KContext ctx);
+
 static int api_fire_event(lua_State *L)
 {
     struct ml *ml = ml_self(L);
 
     lua_settop(L, 3);
     push_self_events(L, ml);
-    return ml_events_fire(L, 4, 2, 3);
+    return ml_events_fire_k(L, 4, 2, 3, api_fire_event_k);
+}
+
+/* The rest of fire_event after a handler yielded inside a coroutine and
+ * returned (R-HOSTILE-7). */
+static int api_fire_event_k(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    return ml_events_fire_end(L, ctx, api_fire_event_k);
 }
 
 /* Registry key of the weak-keyed set of the event_handlers tables that

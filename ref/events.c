@@ -397,16 +397,63 @@ static void check_callable_at(lua_State *L, int line, const char *what)
                 luaL_typename(L, -1), what);
 }
 
+/* The context of a handler call that may yield: the snapshot's stack
+ * index and the handler's position in it. */
+#define HANDLER_CTX(list, i) (((lua_KContext)(i) << 16) | (list))
+
+/* After a handler returned (its value on top): whether it stopped the
+ * dispatch (R-EV-3); its value is then at 'list' and the top. */
+static bool handler_stopped(lua_State *L, int list)
+{
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_replace(L, list);
+    lua_settop(L, list);
+    return true;
+}
+
+/* The handler loop of run_handlers from position 'i' on; the snapshot
+ * is at 'list', with the debug hook, name and data above it. */
+static int handlers_from(lua_State *L, int list, lua_Integer i,
+                         lua_KFunction k)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+    bool hook = lua_toboolean(L, list + 1);
+
+    for (; i <= n; i++) {
+        if (hook) {
+            /* With a debug hook: hook(handler, name, data). */
+            lua_pushvalue(L, list + 1);
+            check_callable_at(L, 86, "upvalue 'active_debug_hook'");
+            lua_rawgeti(L, list, i);
+            lua_pushvalue(L, list + 2);
+            lua_pushvalue(L, list + 3);
+            lua_callk(L, 3, 1, HANDLER_CTX(list, i), k);
+        } else {
+            lua_rawgeti(L, list, i);
+            check_callable_at(L, 81, "field '?'");
+            lua_pushvalue(L, list + 3);
+            lua_callk(L, 1, 1, HANDLER_CTX(list, i), k);
+        }
+        if (handler_stopped(L, list))
+            return 1;
+    }
+    lua_settop(L, list - 1);
+    return 0;
+}
+
 /* util.events' _fire_event: call the handlers in order with 'data' as
  * only argument, on a snapshot of the handler list (R-EV-5). The first
  * non-nil return value, false included, stops the dispatch (R-EV-3) and
  * is pushed: returns 1. Returns 0 (and pushes nothing) when no handler
- * returned a value. Handler errors propagate (R-EV-6). */
-static int run_handlers(lua_State *L, int events, int name, int data)
+ * returned a value. Handler errors propagate (R-EV-6). With 'k', a
+ * handler may yield, as it may in Prosody (R-HOSTILE-7): see fire_k. */
+static int run_handlers(lua_State *L, int events, int name, int data,
+                        lua_KFunction k)
 {
-    lua_Integer i, n;
     int list;
-    bool hook;
 
     if (push_entry(L, events, name) == LUA_TNIL) {
         lua_pop(L, 1);
@@ -416,32 +463,9 @@ static int run_handlers(lua_State *L, int events, int name, int data)
     lua_remove(L, -2);
     list = lua_gettop(L);
     push_uv(L, events, UV_DEBUG_HOOK);                /* list+1 */
-    hook = lua_toboolean(L, list + 1);
-    n = (lua_Integer)lua_rawlen(L, list);
-    for (i = 1; i <= n; i++) {
-        if (hook) {
-            /* With a debug hook: hook(handler, name, data). */
-            lua_pushvalue(L, list + 1);
-            check_callable_at(L, 86, "upvalue 'active_debug_hook'");
-            lua_rawgeti(L, list, i);
-            lua_pushvalue(L, name);
-            lua_pushvalue(L, data);
-            lua_call(L, 3, 1);
-        } else {
-            lua_rawgeti(L, list, i);
-            check_callable_at(L, 81, "field '?'");
-            lua_pushvalue(L, data);
-            lua_call(L, 1, 1);
-        }
-        if (!lua_isnil(L, -1)) {
-            lua_replace(L, list);
-            lua_settop(L, list);
-            return 1;
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 2);
-    return 0;
+    lua_pushvalue(L, name);                           /* list+2 */
+    lua_pushvalue(L, data);                           /* list+3 */
+    return handlers_from(L, list, 1, k);
 }
 
 /* The first global wrapper of every events object: where the observer
@@ -518,7 +542,7 @@ static int wrapper_step(lua_State *L, int next, int name, int data, int line)
             if (lua_isboolean(L, events + 1) ||
                 lua_rawequal(L, events + 1, events + 2)) {
                 lua_settop(L, events);
-                n = run_handlers(L, events, name, data);
+                n = run_handlers(L, events, name, data, NULL);
                 lua_rotate(L, top + 1, n);
                 lua_settop(L, top + n);
                 return n;
@@ -581,9 +605,11 @@ static int wrapper_next(lua_State *L)
  * fire_event(name, data): run the event through the wrappers, if any, to
  * the handlers, telling the observer when it reaches them. Pushes what
  * the dispatch returned (the outermost wrapper's results, or the value
- * that stopped the handlers) and returns how many values that is.
+ * that stopped the handlers) and returns how many values that is. With
+ * 'k', handlers that no wrapper runs may yield (fire_k).
  */
-static int core_fire(lua_State *L, int events, int name, int data)
+static int core_fire(lua_State *L, int events, int name, int data,
+                     lua_KFunction k)
 {
     int top = lua_gettop(L), array, n;
 
@@ -594,7 +620,7 @@ static int core_fire(lua_State *L, int events, int name, int data)
     if (lua_isnil(L, -1) && lua_isnil(L, -2)) {
         lua_settop(L, top);
         report(L, events, name, data);
-        return run_handlers(L, events, name, data);
+        return run_handlers(L, events, name, data, k);
     }
     array = lua_isnil(L, top + 2) ? top + 3 : top + 2;
     push_uv(L, events, UV_OBJECT);
@@ -726,13 +752,57 @@ void ml_events_remove(lua_State *L, int events, int name, int handler)
  */
 int ml_events_fire(lua_State *L, int events, int name, int data)
 {
+    return ml_events_fire_k(L, events, name, data, NULL);
+}
+
+/*
+ * fire_event for the core at 'core', the top of the stack, which is
+ * removed at the end. With 'k' (the continuation of the Lua-called C
+ * function that fires), a handler that yields inside a coroutine
+ * suspends the dispatch, as Prosody's util.events (plain Lua) allows
+ * (R-HOSTILE-7): Lua then calls k, which returns fire_resume's values.
+ */
+static int fire_k(lua_State *L, int core, int name, int data,
+                  lua_KFunction k)
+{
+    int n = core_fire(L, core, name, data, k);
+
+    lua_remove(L, core);
+    return n;
+}
+
+/* The rest of fire_k after a handler yielded and returned: 'ctx' is the
+ * continuation's context, 'k' the continuation again. */
+static int fire_resume(lua_State *L, lua_KContext ctx, lua_KFunction k)
+{
+    int list = (int)(ctx & 0xffff), n;
+
+    n = handler_stopped(L, list) ? 1
+                                 : handlers_from(L, list, (ctx >> 16) + 1, k);
+    lua_remove(L, list - 1);
+    return n;
+}
+
+/* ml_events_fire, yieldable with the continuation 'k' of the calling C
+ * function (fire_k); the continuation returns ml_events_fire_end. */
+int ml_events_fire_k(lua_State *L, int events, int name, int data,
+                     lua_KFunction k)
+{
     bool pushed;
     int core = check_core(L, events, &pushed);
-    int n = core_fire(L, core, name, data);
 
-    if (pushed)
-        lua_remove(L, core);
-    return n;
+    if (!pushed) {
+        lua_pushvalue(L, core);
+        core = lua_gettop(L);
+    }
+    return fire_k(L, core, name, data, k);
+}
+
+/* What a continuation of ml_events_fire_k returns, given what Lua passed
+ * it (a handler's error never gets here: it propagates). */
+int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k)
+{
+    return fire_resume(L, ctx, k);
 }
 
 /*
@@ -804,11 +874,20 @@ static int lua_remove_handler(lua_State *L)
     return 0;
 }
 
+static int lua_fire_event_k(lua_State *L, int status, lua_KContext ctx);
+
 /* events.fire_event(name, data) */
 static int lua_fire_event(lua_State *L)
 {
     lua_settop(L, 2);
-    return core_fire(L, bound_core(L), 1, 2);
+    return fire_k(L, bound_core(L), 1, 2, lua_fire_event_k);
+}
+
+/* The rest of lua_fire_event after a handler yielded and returned. */
+static int lua_fire_event_k(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    return fire_resume(L, ctx, lua_fire_event_k);
 }
 
 /* events.add_wrapper(name, wrapper), also wrappers.add_handler (whose
