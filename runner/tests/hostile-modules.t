@@ -375,6 +375,29 @@ EOF
 	cmds => [ 'activate a.example', 'load a.example a', 'list a.example', 'unload a.example e',
 		'fire a.example probe', 'deactivate a.example' ]);
 
+attack('suspended dispatches resumed after the handlers changed, the host went and the debug hook moved',
+	mods => { a => <<'EOF' },
+local events = prosody.hosts[module.host].events;
+local function h1() local v = coroutine.yield("h1"); return v; end
+local function h2() coroutine.yield("h2"); end
+module:hook("probe", h1, 10);
+module:hook("probe", h2, 5);
+local cos = {};
+for i = 1, 4 do
+	cos[i] = coroutine.create(function () return events.fire_event("probe", {}); end);
+	coroutine.resume(cos[i]);
+end
+module:unhook("probe", h2);
+coroutine.resume(cos[1]);
+events.set_debug_hook(function (h, name, data) return h(data); end);
+coroutine.resume(cos[2], nil);
+coroutine.resume(cos[2], nil);
+events.set_debug_hook(nil);
+module:hook_global("resume", function () for _, co in ipairs(cos) do coroutine.resume(co, "late"); end end);
+EOF
+	cmds => [ 'activate a.example', 'load a.example a', 'deactivate a.example', 'activate a.example',
+		'fire * resume', 'fire a.example probe' ]);
+
 # ---- the registry rewritten (debug.getregistry): not Prosody's business,
 # but the driver must survive it ----
 my $walk = <<'EOF';
