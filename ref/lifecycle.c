@@ -97,6 +97,11 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
  * by a yield; the continuation's context is base * LOAD_STAGES + stage. */
 enum { STAGE_BODY, STAGE_LOAD, LOAD_STAGES };
 
+static lua_KContext load_ctx(int base, int stage)
+{
+    return (lua_KContext)base * LOAD_STAGES + stage;
+}
+
 /*
  * The end of load_full, the load's outcome being at base+3 (ok) and
  * base+4 (err); 'body_ok': the body succeeded (load() may have failed
@@ -181,8 +186,7 @@ static void load_full_end(lua_State *L, struct ml *ml, int host, int name,
     lua_replace(L, ok);
     lua_replace(L, err);    /* the body's first return value, or its error */
     if (status == LUA_OK && ml_module_has_method(L, env, "load")) {
-        ml_module_call_k(L, env, "load", 0,
-                         (lua_KContext)base * LOAD_STAGES + STAGE_LOAD, k);
+        ml_module_call_k(L, env, "load", 0, load_ctx(base, STAGE_LOAD), k);
         load_full_loaded(L, base);
     }
     load_full_finish(L, ml, host, name, base, status == LUA_OK);
@@ -193,13 +197,14 @@ static void load_full_end(lua_State *L, struct ml *ml, int host, int name,
  * file, run body and load(), promote to "*" if the module went global,
  * re-load on the host for a shared module. Pushes env, err (the env is
  * the global one for a module that went global) or false/nil, err.
- * With 'k' the body may yield (R-HOSTILE-7): see ml_lc_load_k.
+ * With 'k' the body and load() may yield (R-HOSTILE-7): see ml_lc_load_k.
  */
 static void load_full(lua_State *L, struct ml *ml, int host, int name,
                       int state, lua_KFunction k)
 {
     int base = lua_gettop(L);
     int api = base + 1, env = base + 2;
+    int status;
 
     ml_api_new(L, ml, host, name, state);
     lua_pushnil(L);
@@ -219,9 +224,8 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
     /* R-LOAD-11: in the map while the body and load() run. */
     ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
     lua_settop(L, base + 5);
-    load_full_end(L, ml, host, name, base,
-                  ml_pcall_traceback_k(L, 0, 1, (lua_KContext)base * LOAD_STAGES
-                                       + STAGE_BODY, k), k);
+    status = ml_pcall_traceback_k(L, 0, 1, load_ctx(base, STAGE_BODY), k);
+    load_full_end(L, ml, host, name, base, status, k);
 }
 
 /*
@@ -289,7 +293,6 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
 static void fire_loaded(lua_State *L, struct ml *ml, int name, int base)
 {
     if (lua_toboolean(L, base + 1)) {
-
         lua_getfield(L, base + 1, "module");
         lua_getfield(L, -1, "host");
         fire_lifecycle(L, ml, base + 4, "module-loaded", name, base + 4);
@@ -317,7 +320,6 @@ void ml_lc_load(lua_State *L, struct ml *ml, int host, int name)
  * caller's stack as it was; 'k' calls ml_lc_load_end with the same
  * 'host', 'name' and 'k', then does its own remaining work.
  */
-
 void ml_lc_load_k(lua_State *L, struct ml *ml, int host, int name,
                   lua_KFunction k)
 {
