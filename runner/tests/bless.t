@@ -14,6 +14,9 @@ use Test::More;
 
 my $tmp = tempdir('mlr-bless.XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$tmp/t";
+# The wrappers below run fake drivers and logs they do not name on their
+# command line: the sandbox (runner/sandbox.c) must be told to show them.
+$ENV{MODLIFE_SANDBOX_EXPOSE} = "$Selftest::ROOT/runner/tests/drivers:$Selftest::ROOT/runner/tests/logs:$tmp";
 
 sub slurp { open my $f, '<', $_[0] or die "$_[0]: $!"; local $/; return scalar <$f> }
 sub write_file {
