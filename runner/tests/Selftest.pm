@@ -118,6 +118,8 @@ sub run_runner {
 	} elsif ($o{vmem_kb}) {
 		@cmd = ('sh', '-c', "ulimit -v $o{vmem_kb} && exec \"\$@\"", 'sh', @cmd);
 	}
+	# prefix => [...]: a command that execs the runner (to hand it an fd).
+	unshift @cmd, @{ $o{prefix} } if $o{prefix};
 	my %r = (cmd => "@cmd");
 
 	my $t0 = time;
