@@ -138,7 +138,7 @@ for my $variant (qw(setsid setpgid double-fork daemon)) {
 # --- MODDIR deeper than the old limit ---------------------------------------------
 for my $depth (65, 400) {
 	my $r = run_runner(driver => [ driver('deep-tree'), $log, $depth ],
-		case => $case);
+		case => $case, timeout => 20);
 	attack("a tree $depth levels deep in MODDIR, its leaf unreadable" => sub {
 		is($r->{verdict}, 'pass', 'ok 1: removed') or diag($r->{out});
 		check_clean($r);
@@ -229,6 +229,47 @@ sub make {
 	my @ids = `ls cases/*/*.case | xargs -n1 basename | sort | uniq -d`;
 	attack('the corpus has unique ids' => sub {
 		is_deeply(\@ids, [], 'no id twice in cases/');
+	});
+}
+
+# --- make misuse: two builds at once, a path with a space --------------------------
+# A fresh copy of the tree (no build/): two makes at once must both
+# succeed, every artefact appearing whole (the archive was the victim).
+sub fresh_copy {
+	my ($dst) = @_;
+	mkdir $dst or die "mkdir $dst: $!";
+	system("tar -C '$ROOT' --exclude=./build --exclude=./.git -cf - . | tar -C '$dst' -xf -") == 0
+		or die "copy: $?";
+}
+{
+	my $dst = "$tmp/fresh";
+	fresh_copy($dst);
+	my @pids = map {
+		my $n = $_;
+		my $pid = fork // die;
+		if (!$pid) {
+			open STDOUT, '>', "$tmp/make$n.log"; open STDERR, '>&', \*STDOUT;
+			exec 'make', '-s', '-C', $dst, 'all', 'CFLAGS=-O0';
+		}
+		$pid;
+	} 1, 2;
+	my @rc = map { waitpid($_, 0); $? } @pids;
+	attack('two make all at once in a fresh copy' => sub {
+		is_deeply(\@rc, [ 0, 0 ], 'both succeed') or
+			diag(`cat $tmp/make1.log $tmp/make2.log`);
+		ok(-x "$dst/build/modlife-ref" && -x "$dst/build/modlife-run", 'built');
+		is_deeply([ glob("$dst/build/*.[0-9]* $dst/build/*/*.[0-9]*") ], [],
+			'no temporary file left');
+	});
+	my $space = "$tmp/with space";
+	fresh_copy($space);
+	my $out = `make --no-print-directory -C '$space' list 2>&1`;
+	my $rc = $? >> 8;
+	attack('a checkout path with a space' => sub {
+		isnt($rc, 0, 'make fails');
+		like($out, qr/^Makefile:\d+: \*\*\* modlife: the checkout path '\Q$space\E' contains a space/m,
+			'one line naming the path') or diag($out);
+		is(scalar(() = $out =~ /\n/g), 1, 'one line only') or diag($out);
 	});
 }
 
