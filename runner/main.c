@@ -323,6 +323,7 @@ int main(int argc, char **argv)
 				   "CASEFILE", "");
 	if (opt.force && !opt.record)
 		return usage_error("--force goes with --record", "");
+	mlr_janitor_start(); /* sandbox.c: before anything is loaded */
 	mlr_sandbox_set_case(argv[argc - 1]);
 	mlr_sandbox_set_expect(opt.expect);
 	if (opt.record)

@@ -316,7 +316,8 @@ void mlr_close_fds_from(int from, int keep);
 void mlr_child_die_with_parent(pid_t parent);
 void mlr_become_subreaper(void);
 void mlr_reap_orphans(pid_t keep);
-void mlr_janitor_start(pid_t driver, const char *dir);
+void mlr_janitor_start(void);
+void mlr_janitor_watch(pid_t driver, const char *dir);
 void mlr_janitor_done(void);
 pid_t mlr_janitor(void);
 

@@ -613,53 +613,73 @@ void mlr_reap_orphans(pid_t keep)
 
 /*
  * The janitor: a small child of the runner that outlives it only to
- * clean up. It waits for the end of a pipe; if the runner dies before
- * it said "done" (SIGKILL, the OOM killer, a driver that killed it with
- * the sandbox off), the janitor kills the driver's process group and
- * removes MODDIR, so that nothing of the case is left behind.
+ * clean up. Forked before the case is loaded (so that it holds next to
+ * nothing of the runner's memory), it is told what to clean through a
+ * pipe ("W PGID MODDIR" lines) and waits for "D"; if the runner dies
+ * before (SIGKILL, the OOM killer, a driver that killed it with the
+ * sandbox off), it sees the pipe's end, kills the driver's process group
+ * and removes MODDIR, so that nothing of the case is left behind.
  */
 static pid_t janitor_pid;
 static int janitor_fd = -1;
 
-static void janitor(int in, pid_t pgid, const char *dir)
+static void janitor(int in)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE,
 				    SIGQUIT };
-	char buf[4];
+	char line[PATH_MAX + 64], dir[PATH_MAX];
+	long pgid = 0;
 	size_t got = 0, i;
 	ssize_t n;
 
+	dir[0] = '\0';
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		signal(sigs[i], SIG_IGN);
 	setpgid(0, 0); /* out of the terminal's ^C and of kill(-runner) */
-	while (got < sizeof buf) {
-		n = read(in, buf + got, sizeof buf - got);
+	for (;;) {
+		char *nl;
+
+		n = read(in, line + got, sizeof line - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
+		line[got] = '\0';
+		while ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			if (line[0] == 'D')
+				_exit(0);
+			if (sscanf(line, "W %ld %4095s", &pgid, dir) != 2)
+				dir[0] = '\0';
+			got -= (size_t)(nl + 1 - line);
+			memmove(line, nl + 1, got + 1);
+		}
+		if (got == sizeof line - 1)
+			got = 0; /* no such line from the runner */
 	}
-	if (got == sizeof buf && !memcmp(buf, "done", 4))
-		_exit(0);
-	kill(-pgid, SIGKILL);
-	kill(pgid, SIGKILL);
-	mlr_tmpdir_remove(dir);
+	if (pgid > 0) {
+		kill(-(pid_t)pgid, SIGKILL);
+		kill((pid_t)pgid, SIGKILL);
+	}
+	if (dir[0] == '/')
+		mlr_tmpdir_remove(dir);
 	_exit(0);
 }
 
-/* Starts the janitor for the driver (pid, its own group) and MODDIR. */
-void mlr_janitor_start(pid_t driver, const char *dir)
+/* Starts the janitor; call before loading the case. */
+void mlr_janitor_start(void)
 {
 	int p[2];
 	pid_t pid;
 
 	if (janitor_pid || pipe(p))
 		return;
+	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
 		mlr_close_fds_from(3, p[0]);
-		janitor(p[0], driver, dir);
+		janitor(p[0]);
 	}
 	close(p[0]);
 	if (pid < 0) {
@@ -671,12 +691,25 @@ void mlr_janitor_start(pid_t driver, const char *dir)
 	janitor_fd = p[1];
 }
 
+/* What the janitor cleans if the runner dies: driver (0: none yet), dir. */
+void mlr_janitor_watch(pid_t driver, const char *dir)
+{
+	char msg[PATH_MAX + 64];
+	int n;
+
+	if (janitor_fd < 0)
+		return;
+	n = snprintf(msg, sizeof msg, "W %ld %s\n", (long)driver, dir);
+	if (n > 0 && (size_t)n < sizeof msg)
+		(void)!write(janitor_fd, msg, (size_t)n);
+}
+
 /* The case is cleaned up: the janitor may go. */
 void mlr_janitor_done(void)
 {
 	if (!janitor_pid)
 		return;
-	(void)!write(janitor_fd, "done", 4);
+	(void)!write(janitor_fd, "D\n", 2);
 	close(janitor_fd);
 	janitor_fd = -1;
 	while (waitpid(janitor_pid, NULL, 0) < 0 && errno == EINTR)

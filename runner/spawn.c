@@ -278,6 +278,7 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int ex[2] = { -1, -1 };
 	int child_errno = 0, args_fd = -1;
+	size_t last = 0;
 	char **wrapped = NULL;
 	pid_t runner = getpid();
 	ssize_t n;
@@ -308,6 +309,10 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 	set_flags(ex[0], false);
 	set_flags(ex[1], false);
 
+	/* sandbox.c: cleans up if the runner dies (MODDIR is last). */
+	while (argv[last + 1])
+		last++;
+	mlr_janitor_watch(0, argv[last]);
 	pid = fork();
 	if (pid < 0) {
 		mlr_buf_addf(why, "cannot fork: %s", strerror(errno));
@@ -347,14 +352,7 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 
 	d->pid = pid;
 	active = d;
-	{
-		size_t last = 0;
-
-		while (argv[last + 1])
-			last++;
-		/* sandbox.c: cleans up if the runner dies (MODDIR is last). */
-		mlr_janitor_start(pid, argv[last]);
-	}
+	mlr_janitor_watch(pid, argv[last]);
 	close_fd(&args_fd);
 	free(wrapped);
 	close_fd(&in[0]);
