@@ -24,6 +24,7 @@
 #   make bench           benchmarks: reference vs Prosody 0.12.3 vs a bare-Lua
 #                        floor, scaling, suite speed (mk/bench.mk, bench/)
 #   make bench-results   the same into results/bench.md, then RESULTS.md
+#   make sandbox-results what the driver sandbox costs per case, RESULTS.md
 #   make results         regenerate RESULTS.md from fresh runs
 #   make mutants         build each mutant of mutants/README.md (the reference
 #                        with -DML_MUTANT=N, build/mutants/N/) and run the
@@ -296,3 +297,10 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+# What the driver sandbox costs per case, into RESULTS.md (tools/sandbox-cost).
+.PHONY: sandbox-results
+sandbox-results: $(RUNNER) $(REF_DRIVER)
+	$(Q)$(NEED) sandbox
+	$(Q)mkdir -p results && tools/sandbox-cost > results/sandbox.md.new && \
+		mv results/sandbox.md.new results/sandbox.md && tools/assemble-results
