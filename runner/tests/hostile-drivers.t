@@ -232,6 +232,37 @@ sub make {
 	});
 }
 
+# --- a sandbox that cannot start: said in one line, never a silent fallback ----------
+{
+	my $fake = "$tmp/fakebin";
+	mkdir $fake;
+	open my $f, '>', "$fake/bwrap" or die $!;
+	print $f "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n";
+	close $f or die $!;
+	chmod 0755, "$fake/bwrap";
+	my $r = run_runner(driver => [ driver('correct'), $log ], case => $case,
+		env => { PATH => "$fake:$ENV{PATH}" });
+	attack('bwrap cannot create its namespaces: the runner says so' => sub {
+		is($r->{verdict}, 'fail', 'not ok 1');
+		like($r->{message} // '', qr/^the sandbox could not start \(bwrap: No permissions/,
+			'the reason, first') or diag($r->{out});
+	});
+	$r = run_runner(driver => [ driver('correct'), $log ], case => $case,
+		env => { PATH => '/nonexistent' });
+	attack('no bwrap at all: the runner says so' => sub {
+		is($r->{verdict}, 'fail', 'not ok 1');
+		like($r->{message} // '', qr/the sandbox needs bubblewrap/, 'the reason')
+			or diag($r->{out});
+	});
+	my ($rc, $out) = make("check CASES=$case PATH=$fake:\$PATH");
+	attack('make check where bwrap cannot start: one line, no run' => sub {
+		isnt($rc, 0, 'make fails');
+		like($out, qr/^modlife: the driver sandbox \(bubblewrap\) cannot start here \(bwrap: No permissions.*SANDBOX=0/m,
+			'one line saying so') or diag($out);
+		unlike($out, qr/Result:/, 'nothing ran');
+	});
+}
+
 # --- make misuse: two builds at once, a path with a space --------------------------
 # A fresh copy of the tree (no build/): two makes at once must both
 # succeed, every artefact appearing whole (the archive was the victim).
