@@ -195,6 +195,37 @@ static void hidden_paths(struct mlr_lines *hide)
 	int up;
 	size_t i;
 
+	/*
+	 * make install puts the corpus in PREFIX/share/modlife, under /usr
+	 * by default: hide the usual places and the one next to this runner.
+	 */
+	{
+		static const char *const installed[] = {
+			"/usr/share/modlife", "/usr/local/share/modlife",
+			"/opt/modlife/share/modlife",
+		};
+		char *exe = real("/proc/self/exe");
+		struct stat st;
+
+		for (i = 0; i < sizeof installed / sizeof installed[0]; i++)
+			if (!stat(installed[i], &st) && S_ISDIR(st.st_mode))
+				mlr_lines_pushdup(hide, installed[i]);
+		if (exe) {
+			char *bin = dir_of(exe), *share;
+			struct mlr_buf p;
+
+			mlr_buf_init(&p);
+			mlr_buf_addf(&p, "%s/../share/modlife", bin);
+			share = real(p.data);
+			if (share && !stat(share, &st) && S_ISDIR(st.st_mode))
+				mlr_lines_push(hide, share);
+			else
+				free(share);
+			mlr_buf_release(&p);
+			free(bin);
+			free(exe);
+		}
+	}
 	if (expect_path && (r = real(expect_path)) != NULL) {
 		mlr_lines_push(hide, dir_of(r));
 		free(r);
@@ -678,6 +709,14 @@ void mlr_janitor_start(void)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		/* Nothing of the runner's output stays open in the janitor. */
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
 		mlr_close_fds_from(3, p[0]);
 		janitor(p[0]);
 	}

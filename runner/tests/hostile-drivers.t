@@ -43,6 +43,7 @@ for my $cheat ('cheat-cmdline', 'cheat-corpus') {
 		ok(defined $rerun, 'a rerun line') or return;
 		my $out = `$rerun JOBS=1 2>&1`;
 		isnt($? >> 8, 0, "'$rerun' fails") or diag($out);
+		like($out, qr/bad no answer key/, '... because the driver found no key');
 		unlike($out, qr/Result: PASS/, 'no PASS');
 	});
 }
