@@ -167,6 +167,8 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
             }
         }
         lua_settop(L, base + 4);
+        /* R-READY-1 (13.0.1): whatever load() and add_host gave. */
+        ml_ready_after_load(L, ml, env);
     }
     if (!lua_toboolean(L, ok)) {
         /* R-LOAD-8, R-LOAD-9: removed from the map of module.host (which
