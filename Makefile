@@ -116,10 +116,11 @@ $(error modlife: the checkout path '$(CURDIR)' contains a space; move or link th
 endif
 
 # The driver sandbox (runner/sandbox.c): every run of modlife-run, from
-# make check or from the tools it starts, reads these. The Prosody tree
-# is outside the adapter's folder, so the sandbox shows it explicitly.
+# make check or from the tools it starts, reads these. The Prosody
+# trees (0.12.3, 13.0.1) are outside the adapter's folder, so the
+# sandbox shows them explicitly.
 export MODLIFE_SANDBOX := $(SANDBOX)
-export MODLIFE_SANDBOX_EXPOSE := $(abspath $(B)/prosody)$(if $(SANDBOX_EXPOSE),:$(SANDBOX_EXPOSE))
+export MODLIFE_SANDBOX_EXPOSE := $(abspath $(B)/prosody):$(abspath $(B)/prosody13)$(if $(SANDBOX_EXPOSE),:$(SANDBOX_EXPOSE))
 NEED_SANDBOX := $(if $(filter 0,$(SANDBOX)),,sandbox)
 
 REF_SRC := $(sort $(wildcard ref/*.c))
