@@ -234,6 +234,7 @@ static int header_line(struct parser *p, const char *line, unsigned *seen)
 		break;
 	case 2:
 		p->c->rules = normalise_words(trimmed);
+		p->c->rules_line = p->lineno;
 		free(trimmed);
 		break;
 	case 3:

@@ -14,6 +14,7 @@
  *   run.c    one case from start to outcome (spec/PROTOCOL.md)
  *   expect.c expectations files: known failures (todo) and skips
  *   record.c --record: the case with the driver's output as expected lines
+ *   rules.c  the rule ids a spec defines, for --rules
  *   tap.c    TAP output with the YAML diagnostics block
  *   main.c   command line
  */
@@ -155,6 +156,7 @@ struct mlr_case {
 	char *title;
 	char *area;
 	char *rules; /* as written, single-space separated after parsing */
+	unsigned rules_line; /* the header line of 'rules' */
 	char *tags;  /* idem, "" when absent */
 	char *needs; /* capability words, idem, "" when absent */
 	struct mlr_module *modules;
@@ -259,6 +261,12 @@ void mlr_kill_active(void);
 struct mlr_actual_step {
 	struct mlr_lines lines;
 	bool matched; /* the lines matched the step's expected lines */
+	/*
+	 * The lines ended with the result line and did not match: where,
+	 * for the report. Every such step is shown, not only the first.
+	 */
+	bool diverged;
+	struct mlr_divergence div;
 };
 
 struct mlr_outcome {
@@ -275,8 +283,10 @@ struct mlr_outcome {
 	/* appended to the rerun command: " EXPECT=FILE STRICT=1" (main.c) */
 	struct mlr_buf rerun_extra;
 	struct mlr_buf message;
-	size_t step; /* 0: before step 1; nsteps+1: after stdin was closed */
-	struct mlr_divergence div;
+	size_t step; /* 0: before step 1; nsteps+1: after stdin was closed;
+			the first diverging step when one diverged */
+	struct mlr_divergence div; /* in step o->step */
+	size_t ndiverged; /* steps whose output did not match */
 	struct mlr_actual_step *actual; /* one per step that was started */
 	size_t nactual;
 	struct mlr_lines after; /* output after stdin was closed */
@@ -296,6 +306,19 @@ void mlr_outcome_release(struct mlr_outcome *o);
 int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
 		 double timeout, unsigned flags, struct mlr_outcome *o);
 void mlr_run_cleanup(void);
+
+/* ---- rules.c ---- */
+
+/* The rule ids defined in a spec's rules folder (spec/rules/NN-*.md). */
+struct mlr_rules {
+	struct mlr_lines ids;
+};
+
+int mlr_rules_load(struct mlr_rules *r, const char *dir, struct mlr_buf *why);
+bool mlr_rules_has(const struct mlr_rules *r, const char *id, size_t n);
+void mlr_rules_release(struct mlr_rules *r);
+int mlr_rules_check(const struct mlr_rules *r, const struct mlr_case *c,
+		    const char *dir, struct mlr_error *err);
 
 /* ---- record.c ---- */
 
