@@ -49,8 +49,11 @@
 #                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
 #   JUNIT=FILE              make check: write JUnit XML for CI to FILE
-#                           (prove --formatter TAP::Formatter::JUnit) instead
-#                           of prove's console summary
+#                           (tools/perl/TAP/Formatter/ModlifeJUnit.pm: skips
+#                           and known failures are <skipped/>) instead of
+#                           prove's console summary
+#   RULES=DIR               a case naming a rule that DIR/*.md does not
+#                           define fails (default spec/rules; RULES= off)
 #   CASES=FILES             case files (default: every cases/*/*.case)
 #   Selection, from CASES, for check and list (tools/select); a list is
 #   comma-separated and matches when any item does; knobs combine (and):
@@ -79,6 +82,7 @@ CASES ?= $(sort $(wildcard cases/*/*.case))
 REPEAT ?= 1
 STRICT ?=
 EXPECT ?= $(wildcard expectations/$(IMPL).txt)
+RULES ?= spec/rules
 
 B := build
 CC ?= cc
@@ -176,17 +180,22 @@ $(SPAWN): tools/spawn.c
 	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/spawn.d -o $@.tmp $< && mv -f $@.tmp $@
 RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
 	$(if $(EXPECT),--expect $(abspath $(EXPECT))) \
-	$(if $(filter 1,$(STRICT)),--strict)
+	$(if $(filter 1,$(STRICT)),--strict) \
+	$(if $(RULES),--rules $(abspath $(RULES)))
 # Selection (tools/select) only when a knob is set: CASES as given else.
 SELECT_ARGS = $(if $(ID),--id '$(ID)') $(if $(AREA),--area '$(AREA)') \
 	$(if $(TAG),--tag '$(TAG)') $(if $(NOTAG),--notag '$(NOTAG)') \
 	$(if $(RULE),--rule '$(RULE)')
 SELECTED = $(if $(strip $(SELECT_ARGS)),$$(tools/select --runner $(RUNNER) \
 	$(SELECT_ARGS) $(CASES)),$(CASES))
+# Every run ends with tools/summary's table per area and its line
+# "modlife: P passed, F failed, T todo, S skipped of N against IMPL", from
+# the verdicts the runners append to MODLIFE_SUMMARY.
+SUMMARY = tools/summary --impl '$(IMPL)' "$$sum" $$cases; rm -f "$$sum"
 # JUNIT=FILE: the formatter counts a passing TODO as a failure unless
 # told otherwise; the run's own verdict (STRICT) decides instead.
 JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
-JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::JUnit)
+JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::ModlifeJUnit)
 JUNIT_OUT = $(if $(JUNIT),> '$(JUNIT)')
 JUNIT_SAY = $(if $(JUNIT), (JUnit XML in $(JUNIT)))
 check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
@@ -194,10 +203,12 @@ check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
-		$(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+		sum=$$(mktemp); \
+		MODLIFE_SUMMARY=$$sum $(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
 			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
 			$$cases $(JUNIT_OUT) || \
-		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
+		{ $(SUMMARY); echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
+		$(SUMMARY); \
 	done; [ -z "$(JUNIT)" ] || echo "modlife: passed against $(IMPL)$(JUNIT_SAY)"; \
 	[ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
 

@@ -208,6 +208,22 @@ static int cmd_record(const struct options *opt, int n, char **driver,
 }
 
 /*
+ * A case that cannot be run (malformed, an undefined rule, a bad
+ * expectations file): not ok in the TAP, and the reason on stderr, which
+ * prove shows without -v.
+ */
+static void cannot_run(const char *path, const struct mlr_error *e)
+{
+	mlr_tap_parse_error(stdout, path, e);
+	fflush(stdout);
+	/* One fprintf: stderr is unbuffered, and other cases run beside. */
+	if (e->line)
+		fprintf(stderr, "# %s:%u: %s\n", path, e->line, e->message);
+	else
+		fprintf(stderr, "# %s: %s\n", path, e->message);
+}
+
+/*
  * MODLIFE_SUMMARY=FILE: appends "VERDICT<TAB>AREA<TAB>ID<TAB>PATH" (pass,
  * fail, todo, todo-passed, skip) with one write to a file opened for
  * appending, so that runs in parallel (prove -j) never mix their lines.
@@ -283,7 +299,7 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 
 	memset(&x, 0, sizeof x);
 	if (mlr_case_load(&c, path, 0, &e)) {
-		mlr_tap_parse_error(stdout, path, &e);
+		cannot_run(path, &e);
 		summary_record("fail", &c, path);
 		mlr_case_release(&c);
 		return 0;
@@ -304,14 +320,14 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 		mlr_rules_release(&rules);
 		mlr_buf_release(&why);
 		if (bad) {
-			mlr_tap_parse_error(stdout, path, &e);
+			cannot_run(path, &e);
 			summary_record("fail", &c, path);
 			mlr_case_release(&c);
 			return 0;
 		}
 	}
 	if (opt->expect && mlr_expect_lookup(opt->expect, c.id, &x, &e)) {
-		mlr_tap_parse_error(stdout, opt->expect, &e);
+		cannot_run(opt->expect, &e);
 		summary_record("fail", &c, path);
 		mlr_case_release(&c);
 		return 0;
