@@ -66,4 +66,17 @@ SKIP: {
 		"pass\tcases\tbasic\t" . case_file('basic') . "\n" ],
 		'MODLIFE_SUMMARY: one line per run');
 }
+# tools/known-failures: the reason covers every diverging step.
+{
+	my $dir = tempdir('mlr-kf.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	open my $w, '>', "$dir/port" or die $!;
+	print $w "#!/bin/sh\nexec $Selftest::ROOT/" . driver('correct') . " $Selftest::ROOT/" .
+		log_file('several-two-wrong') . " \"\$@\"\n";
+	close $w;
+	chmod 0755, "$dir/port";
+	my $out = `tools/known-failures --runner $RUN $dir/port ${\ case_file('several')}`;
+	is($out, "several todo step 2 (> load a.example a): got 'log a.example:a info A'; " .
+		"step 4 (> unload a.example a): got 'fail nil module-not-loaded'\n",
+		'tools/known-failures: the reason names every diverging step');
+}
 done_testing;
