@@ -342,12 +342,42 @@ local function is_module_logger(name)
 	return type(name) == "string" and (name:find(":", 1, true) ~= nil or name:sub(1, 4) == "mod_")
 end
 
--- Module messages become protocol lines; every message, machinery
--- included, also goes to stderr, which the runner shows when a case fails.
+-- While Prosody starts (start_prosody below), its machinery logs about
+-- the driver's own set-up: no certificate folder, no VirtualHost in a
+-- configuration that has none yet, the network backend. None of it is
+-- about a case, so none of it goes to stderr; a start that fails is
+-- reported by die() with its traceback.
+local starting = true
+
+-- Activation loads the host's auth providers (R-HOST-14), which a case
+-- provides only when it is about them: the error for a default provider
+-- whose file is simply not in MODDIR is expected on every activation and
+-- kept off stderr; a provider the case wrote, and any other load error,
+-- is still shown.
+local function missing_auth_provider(name, message, module_name)
+	if name ~= "modulemanager" or message ~= "Unable to load module '%s': %s"
+		or type(module_name) ~= "string" or not module_name:match("^authz?_") then
+		return false
+	end
+	local f = io.open(moddir .. "/mod_" .. module_name .. ".lua")
+	if f then f:close() end
+	return f == nil
+end
+
+-- The network's machinery (certificates, ports) reacts to host-activated
+-- too; no case uses the network (PROTOCOL.md §7), so its lines are noise.
+local NETWORK_LOGGERS = { portmanager = true, certmanager = true }
+
+-- Module messages become protocol lines; every other message of the
+-- machinery that concerns the case also goes to stderr, which the runner
+-- shows when a case fails.
 local function modlife_sink_maker()
 	return function (name, level, message, ...)
 		local text = format_message(message, ...)
-		stderr:write(safe_tostring(name), "\t", level, "\t", text, "\n")
+		if is_module_logger(name) or not (starting or NETWORK_LOGGERS[name]
+			or missing_auth_provider(name, message, ...)) then
+			stderr:write(safe_tostring(name), "\t", level, "\t", text, "\n")
+		end
 		if is_module_logger(name) then
 			emit("log " .. escape(name) .. " " .. level .. " " .. escape(normalise(text)))
 		end
@@ -431,6 +461,7 @@ end
 do
 	local ok, err = xpcall(start_prosody, debug.traceback)
 	if not ok then die("Prosody failed to start: " .. tostring(err)) end
+	starting = false
 end
 
 ----------------------------------------------------------------------------
