@@ -7,6 +7,11 @@
 #   make check CASES='cases/x/a.case ...'   run only those case files
 #   make check AREA=shared NOTAG=quirk       select cases (knobs below)
 #   make list            the (selected) cases: id, area, rules, tags, needs
+#   make record IMPL=prosody CASES=cases/x/new.case   write a draft's
+#                        expected lines from the driver's own output,
+#                        REPEAT runs (at least 3) that must agree, else
+#                        the differing runs are shown and nothing is
+#                        written (tools/record)
 #   make bless CASES=cases/x/new.case   record the expected lines of steps
 #                        that have none from the reference, write them only
 #                        if real Prosody then passes the case (tools/bless);
@@ -32,7 +37,8 @@
 #                        (mk/mutants.mk, tools/mutants)
 #   make mutants MUTANT=N   ... only mutant N
 #   make mutants-results    make mutants into results/mutants.md, RESULTS.md
-#   make uncovered       spec rules that no case names (fails if any)
+#   make uncovered       spec rules that no case names (fails if any);
+#                        CASES= and the selection knobs: those cases only
 #   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
 #   make fuzz            libFuzzer: regressions, then each harness for
 #                        FUZZ_SECONDS (default 60) (mk/fuzz.mk, fuzz/README.md)
@@ -126,7 +132,7 @@ DRIVER_DEPS :=
 endif
 
 .PHONY: all check test valgrind results uncovered spec-index install clean \
-	deps prosody-setup selftest list bless
+	deps prosody-setup selftest list bless record
 all: $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
 deps:
@@ -221,6 +227,14 @@ bless: $(RUNNER) $(REF_DRIVER) prosody-setup
 		--record-driver $(abspath $(REF_DRIVER)) \
 		--judge-driver $(abspath $(PROSODY_DRIVER)) $$cases
 
+# Real Prosody records (IMPL=prosody): at least 3 runs, which must agree.
+record: $(RUNNER) $(DRIVER_DEPS)
+	$(Q)$(NEED) check
+	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
+	tools/record $(if $(filter 1,$(FORCE)),--force) \
+		--runs $$(( $(REPEAT) > 3 ? $(REPEAT) : 3 )) --timeout $(TIMEOUT) \
+		--runner $(abspath $(RUNNER)) --driver $(DRIVER) $$cases
+
 list: $(RUNNER)
 	$(Q)tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $(CASES)
 
@@ -261,7 +275,7 @@ results: $(RUNNER) $(REF_DRIVER) prosody-setup
 	@echo "RESULTS.md regenerated (conformance section rerun)"
 
 uncovered: $(RUNNER)
-	$(Q)tools/uncovered
+	$(Q)tools/uncovered $(if $(or $(filter command line environment,$(origin CASES)),$(strip $(SELECT_ARGS))),$(SELECTED))
 
 spec-index: $(RUNNER)
 	$(Q)tools/spec-index

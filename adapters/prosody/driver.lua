@@ -278,7 +278,7 @@ local watched = {}
 
 local function is_reported(name)
 	if type(name) ~= "string" then return false end
-	return LIFECYCLE[name] or watched[name]
+	return LIFECYCLE[name] or watched[name] or watched["*"] -- `watch *`: every event
 		or name:sub(1, 11) == "item-added/" or name:sub(1, 13) == "item-removed/"
 end
 
@@ -488,18 +488,23 @@ local function activate(host)
 	return hostmanager.activate(host, config.getconfig()[host])
 end
 
--- PROTOCOL.md §6: the value of `config HOST KEY VALUE`, from the words
--- after KEY (a list `[a b c]` spans several words). Returns nil and a
--- reason for anything else.
+-- PROTOCOL.md §6: the value of `config HOST KEY VALUE`, the rest of the
+-- line after KEY: a list `[a b c]`, a quoted `"..."` (the text between
+-- the quotes, a string even when it reads `true` or `3`), a boolean, a
+-- decimal integer, or else the text itself. Returns nil and a reason for
+-- an unclosed list or quote.
 local function parse_config_value(...)
-	local n = select("#", ...)
 	local text = table.concat({ ... }, " ")
-	if text:sub(1, 1) == "[" and text:sub(-1) == "]" then
+	local first = text:sub(1, 1)
+	if first == "[" or first == '"' then
+		if #text < 2 or text:sub(-1) ~= (first == "[" and "]" or '"') then
+			return nil, "an unclosed list [a b c] or quoted \"string\""
+		end
+		if first == '"' then return text:sub(2, -2) end
 		local list = {}
 		for word in text:sub(2, -2):gmatch("[^ ]+") do list[#list + 1] = word end
 		return list
 	end
-	if n ~= 1 then return nil, "a value is one word or a list [a b c]" end
 	if text == "true" then return true end
 	if text == "false" then return false end
 	if text:match("^%-?%d+$") then
