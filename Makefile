@@ -44,7 +44,9 @@
 #                        FUZZ_SECONDS (default 60) (mk/fuzz.mk, fuzz/README.md)
 #   make fuzz-regress    every fuzz/regressions/H/* once
 #   make fuzz-results    make fuzz, then results/fuzz.md and RESULTS.md
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   the suite as one command:
+#                        PREFIX/bin/modlife check --impl ./driver (man
+#                        modlife), no checkout needed
 #   make clean
 #
 # Knobs
@@ -283,10 +285,32 @@ spec-index: $(RUNNER)
 # Further targets, one concern per file: mk/*.mk.
 include $(sort $(wildcard mk/*.mk))
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/modlife
-	install -m 755 $(REF_DRIVER) $(RUNNER) $(DESTDIR)$(PREFIX)/bin/
-	cp -R spec cases $(DESTDIR)$(PREFIX)/share/modlife/
+# The installed suite: `modlife check --impl ./driver` from anywhere
+# (tools/modlife, man/modlife.1), no checkout needed.
+INSTALL_SHARE = $(DESTDIR)$(PREFIX)/share/modlife
+INSTALL_TOOLS = tools/select tools/summary tools/known-failures
+# modlife-protocol(5) is spec/PROTOCOL.md, converted: one source.
+$(B)/man/modlife-protocol.5: spec/PROTOCOL.md tools/md2man
+	@mkdir -p $(dir $@)
+	$(Q)tools/md2man --name modlife-protocol --section 5 \
+		--title "the modlife driver protocol" spec/PROTOCOL.md > $@.tmp && mv $@.tmp $@
+install: all $(B)/man/modlife-protocol.5
+	install -d $(DESTDIR)$(PREFIX)/bin $(INSTALL_SHARE)/tools \
+		$(INSTALL_SHARE)/perl/TAP/Parser/SourceHandler \
+		$(INSTALL_SHARE)/perl/TAP/Formatter $(DESTDIR)$(PREFIX)/libexec/modlife \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/doc/modlife
+	install -m 755 $(REF_DRIVER) $(RUNNER) tools/modlife $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(SPAWN) $(DESTDIR)$(PREFIX)/libexec/modlife/
+	install -m 755 $(INSTALL_TOOLS) $(INSTALL_SHARE)/tools/
+	install -m 644 tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm \
+		$(INSTALL_SHARE)/perl/TAP/Parser/SourceHandler/
+	install -m 644 tools/perl/TAP/Formatter/ModlifeJUnit.pm $(INSTALL_SHARE)/perl/TAP/Formatter/
+	install -m 644 man/modlife.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(B)/man/modlife-protocol.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 README.md PORTING.md $(DESTDIR)$(PREFIX)/share/doc/modlife/
+	rm -rf $(INSTALL_SHARE)/spec $(INSTALL_SHARE)/cases $(INSTALL_SHARE)/examples
+	cp -R spec cases examples $(INSTALL_SHARE)/
 
 clean:
 	rm -rf $(B)

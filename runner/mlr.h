@@ -282,6 +282,11 @@ struct mlr_outcome {
 	bool known_failure_passed;
 	/* appended to the rerun command: " EXPECT=FILE STRICT=1" (main.c) */
 	struct mlr_buf rerun_extra;
+	/*
+	 * --rerun PREFIX: the rerun command is "PREFIX CASEFILE" instead of
+	 * make check's (the installed modlife tool); not owned.
+	 */
+	const char *rerun_prefix;
 	struct mlr_buf message;
 	size_t step; /* 0: before step 1; nsteps+1: after stdin was closed;
 			the first diverging step when one diverged */

@@ -494,8 +494,11 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 	}
 
 	mlr_buf_init(&b);
-	mlr_buf_addf(&b, "make check IMPL=%s CASES=%s%s", impl_name, c->path,
-		     mlr_buf_str(&o->rerun_extra));
+	if (o->rerun_prefix)
+		mlr_buf_addf(&b, "%s %s", o->rerun_prefix, c->path);
+	else
+		mlr_buf_addf(&b, "make check IMPL=%s CASES=%s%s", impl_name,
+			     c->path, mlr_buf_str(&o->rerun_extra));
 	put_scalar(f, "  ", "rerun", b.data);
 	mlr_buf_release(&b);
 	fputs("  ...\n", f);
