@@ -31,9 +31,12 @@ mkdir "$tmp/port";
 mkdir "$tmp/port/ci";
 copy('examples/toy-driver/driver', "$tmp/port/ci/modlife-driver") or die $!;
 chmod 0755, "$tmp/port/ci/modlife-driver";
-copy('examples/toy-driver/expectations.txt', "$tmp/port/ci/known-failures.txt") or die $!;
 SKIP: {
-	skip 'no modlife check line to run', 4 unless @check;
+	skip 'no modlife check line to run', 5 unless @check;
+	# The list as the recipe says to write it, so that the test does not
+	# hang on the toy's own list being current with every new case.
+	$out = `cd $tmp/port && PATH=$tmp/prefix/bin:\$PATH modlife known-failures --impl ./ci/modlife-driver > ci/known-failures.txt`;
+	ok(-s "$tmp/port/ci/known-failures.txt", 'modlife known-failures writes the first list');
 	$out = `cd $tmp/port && PATH=$tmp/prefix/bin:\$PATH $check[0] 2>&1`;
 	is($? >> 8, 0, "the recipe's line passes: $check[0]") or diag($out);
 	like($out, qr/^modlife: \d+ passed, 0 failed, \d+ todo, \d+ skipped of \d+ against \.\/ci\/modlife-driver$/m,
