@@ -197,10 +197,12 @@ SELECT_ARGS = $(if $(ID),--id '$(ID)') $(if $(AREA),--area '$(AREA)') \
 	$(if $(RULE),--rule '$(RULE)')
 SELECTED = $(if $(strip $(SELECT_ARGS)),$$(tools/select --runner $(RUNNER) \
 	$(SELECT_ARGS) $(CASES)),$(CASES))
-# Every run ends with tools/summary's table per area and its line
+# A run ends with tools/summary's table per area and its line
 # "modlife: P passed, F failed, T todo, S skipped of N against IMPL", from
-# the verdicts the runners append to MODLIFE_SUMMARY.
+# the verdicts the runners append to MODLIFE_SUMMARY (with REPEAT, the
+# last run and a failing one).
 SUMMARY = tools/summary --impl '$(IMPL)' "$$sum" $$cases; rm -f "$$sum"
+LAST_SUMMARY = if [ $$n -eq $(REPEAT) ]; then $(SUMMARY); else rm -f "$$sum"; fi
 # JUNIT=FILE: the formatter counts a passing TODO as a failure unless
 # told otherwise; the run's own verdict (STRICT) decides instead.
 JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
@@ -217,7 +219,7 @@ check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
 			$$cases $(JUNIT_OUT) || \
 		{ $(SUMMARY); echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
-		$(SUMMARY); \
+		$(LAST_SUMMARY); \
 	done; [ -z "$(JUNIT)" ] || echo "modlife: passed against $(IMPL)$(JUNIT_SAY)"; \
 	[ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
 

@@ -48,7 +48,9 @@ SKIP: {
 		driver('correct') . ' ' . log_file('several-two-wrong') . ' ' .
 		case_file('several') . " >/dev/null 2>$dir/err");
 	open my $t, '<', "$dir/trace" or die $!;
-	my $writes = grep { /write\(2,/ } <$t>;
+	# LeakSanitizer cannot run under ptrace and says so (make sanitize):
+	# its own lines, "==PID==...", are not the report.
+	my $writes = grep { /write\(2,/ && !/write\(2, "==\d+==/ } <$t>;
 	is($writes, 1, 'the report goes to stderr in one write(2)');
 }
 
