@@ -31,7 +31,7 @@ $ids{ $_->{id} }++ for @m;
 ok(!grep({ $_ > 1 } values %ids), 'identities are unique');
 
 # The known mutants of this test.
-my $killed = 'config-fabd8ce0';     # ml_config_set: the config table is not pushed
+my $killed = 'config-1ca4e526';     # ml_config_set: the config table is not pushed
 my $equivalent = 'config-9e2e0da9'; # ml_config_set: rawset -> settable on a plain table
 my ($k) = grep { $_->{id} eq $killed } @m;
 my ($e) = grep { $_->{id} eq $equivalent } @m;
