@@ -27,6 +27,7 @@
 #   make bench           benchmarks: reference vs Prosody 0.12.3 vs a bare-Lua
 #                        floor, scaling, suite speed (mk/bench.mk, bench/)
 #   make bench-results   the same into results/bench.md, then RESULTS.md
+#   make sandbox-results what the driver sandbox costs per case, RESULTS.md
 #   make results         regenerate RESULTS.md from fresh runs
 #   make mutants         build each mutant of mutants/README.md (the reference
 #                        with -DML_MUTANT=N, build/mutants/N/) and run the
@@ -66,6 +67,9 @@
 #   RULE=R-SHARED-3         cases naming any of these rules
 #   JOBS=N                  prove -j (default: number of cores)
 #   TIMEOUT=SECONDS         per-case timeout (default 10)
+#   SANDBOX=0               run drivers without the bubblewrap sandbox (on by
+#                           default: runner/sandbox.c, README.md "Sandbox")
+#   SANDBOX_EXPOSE=DIR:DIR  more folders a sandboxed driver may read
 #   WERROR=1                add -Werror (make test sets it)
 #   MUTANT=N[,N...]         make mutants: only these mutants
 #   MUTANT_JOBS=N           make mutants: mutants built and run at a time (2)
@@ -84,6 +88,7 @@ CASES ?= $(sort $(wildcard cases/*/*.case))
 REPEAT ?= 1
 STRICT ?=
 EXPECT ?= $(wildcard expectations/$(IMPL).txt)
+SANDBOX ?= 1
 
 B := build
 CC ?= cc
@@ -103,6 +108,20 @@ endif
 
 # Set-up of build dependencies (Debian packages), see tools/need.
 NEED := tools/need
+
+# A checkout path with a space breaks make's word lists (and the prove
+# source handler's command): say so, once, rather than fail obscurely.
+ifneq ($(word 2,$(CURDIR)),)
+$(error modlife: the checkout path '$(CURDIR)' contains a space; move or link the checkout to a path without one)
+endif
+
+# The driver sandbox (runner/sandbox.c): every run of modlife-run, from
+# make check or from the tools it starts, reads these. The Prosody
+# trees (0.12.3, 13.0.1) are outside the adapter's folder, so the
+# sandbox shows them explicitly.
+export MODLIFE_SANDBOX := $(SANDBOX)
+export MODLIFE_SANDBOX_EXPOSE := $(abspath $(B)/prosody):$(abspath $(B)/prosody13)$(if $(SANDBOX_EXPOSE),:$(SANDBOX_EXPOSE))
+NEED_SANDBOX := $(if $(filter 0,$(SANDBOX)),,sandbox)
 
 REF_SRC := $(sort $(wildcard ref/*.c))
 REF_LIB_SRC := $(filter-out ref/driver.c,$(REF_SRC))
@@ -142,31 +161,35 @@ deps:
 
 $(B)/.lua-flags: | deps
 	@mkdir -p $(B)
-	$(Q)pkg-config --cflags $(LUA_PC) > $@.c && pkg-config --libs $(LUA_PC) > $@.l && \
-		mv $@.c $(B)/.lua-cflags && mv $@.l $(B)/.lua-libs && touch $@
+	$(Q)pkg-config --cflags $(LUA_PC) > $@.c.$$$$ && pkg-config --libs $(LUA_PC) > $@.l.$$$$ && \
+		mv $@.c.$$$$ $(B)/.lua-cflags && mv $@.l.$$$$ $(B)/.lua-libs && touch $@
 
 $(B)/ref/%.o: ref/%.c $(B)/.lua-flags
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $$(cat $(B)/.lua-cflags) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(@:.o=.d).$$$$ -MT $@ $$(cat $(B)/.lua-cflags) -c -o $@.$$$$ $< && \
+		mv -f $(@:.o=.d).$$$$ $(@:.o=.d) && mv -f $@.$$$$ $@
 
 $(B)/runner/%.o: runner/%.c
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(@:.o=.d).$$$$ -MT $@ -c -o $@.$$$$ $< && \
+		mv -f $(@:.o=.d).$$$$ $(@:.o=.d) && mv -f $@.$$$$ $@
 
+# Built aside and renamed into place: two makes at once never see (or
+# link) a half-written archive.
 $(B)/libmodlife.a: $(REF_OBJ)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@.$$$$ && ar rcs $@.$$$$ $^ && mv -f $@.$$$$ $@
 
 # Executables are linked aside and renamed into place, so that a rebuild
 # never breaks a check that is running them.
 $(REF_DRIVER): $(B)/ref/driver.o $(B)/libmodlife.a
 	$(if $(Q),@echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@.tmp $^ $$(cat $(B)/.lua-libs) -lm && mv -f $@.tmp $@
+	$(Q)$(CC) $(CFLAGS) -o $@.$$$$ $^ $$(cat $(B)/.lua-libs) -lm && mv -f $@.$$$$ $@
 
 $(RUNNER): $(RUN_OBJ)
 	$(if $(Q),@echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@.tmp $^ && mv -f $@.tmp $@
+	$(Q)$(CC) $(CFLAGS) -o $@.$$$$ $^ && mv -f $@.$$$$ $@
 
 -include $(REF_OBJ:.o=.d) $(RUN_OBJ:.o=.d) $(B)/ref/driver.d
 
@@ -191,7 +214,8 @@ PROVE_SOURCE = --source ModlifeCase --modlifecase-option spawn=$(abspath $(SPAWN
 $(SPAWN): tools/spawn.c
 	@mkdir -p $(B)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/spawn.d -o $@.tmp $< && mv -f $@.tmp $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/spawn.d.$$$$ -MT $@ -o $@.$$$$ $< && \
+		mv -f $(B)/spawn.d.$$$$ $(B)/spawn.d && mv -f $@.$$$$ $@
 RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
 	$(if $(EXPECT),--expect $(abspath $(EXPECT))) \
 	$(if $(filter 1,$(STRICT)),--strict)
@@ -199,8 +223,16 @@ RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
 SELECT_ARGS = $(if $(ID),--id '$(ID)') $(if $(AREA),--area '$(AREA)') \
 	$(if $(TAG),--tag '$(TAG)') $(if $(NOTAG),--notag '$(NOTAG)') \
 	$(if $(RULE),--rule '$(RULE)')
-SELECTED = $(if $(strip $(SELECT_ARGS)),$$(tools/select --runner $(RUNNER) \
-	$(SELECT_ARGS) $(CASES)),$(CASES))
+# Sets the shell's $cases to the case files to run (tools/preflight:
+# folders expanded, ids unique, REPEAT sane, ...), then to those the
+# selection knobs keep (tools/select), or stops with one line. $(1): more
+# preflight options.
+SET_CASES = cases=$$(tools/preflight --runner $(RUNNER) --repeat '$(REPEAT)' \
+	$(1) -- $(CASES)) || exit 1; \
+	$(if $(strip $(SELECT_ARGS)),cases=$$(tools/select --runner $(RUNNER) \
+	$(SELECT_ARGS) $$cases) || exit 1;)
+PREFLIGHT_CHECK = $(if $(EXPECT),--expect '$(EXPECT)') \
+	$(if $(filter 1,$(STRICT)),--strict) $(if $(NEED_SANDBOX),--sandbox)
 # JUNIT=FILE: the formatter counts a passing TODO as a failure unless
 # told otherwise; the run's own verdict (STRICT) decides instead.
 JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
@@ -208,8 +240,8 @@ JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::JUnit)
 JUNIT_OUT = $(if $(JUNIT),> '$(JUNIT)')
 JUNIT_SAY = $(if $(JUNIT), (JUnit XML in $(JUNIT)))
 check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
-	$(Q)$(NEED) check
-	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
+	$(Q)$(NEED) check $(NEED_SANDBOX)
+	$(Q)$(call SET_CASES,$(PREFLIGHT_CHECK)) \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
 		$(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
@@ -221,15 +253,16 @@ check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 
 # The reference records, real Prosody judges (REPEAT times in a row).
 bless: $(RUNNER) $(REF_DRIVER) prosody-setup
-	$(Q)$(NEED) check
-	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
+	$(Q)$(NEED) check $(NEED_SANDBOX)
+	$(Q)$(call SET_CASES,$(if $(NEED_SANDBOX),--sandbox)) \
 	tools/bless $(if $(filter 1,$(FORCE)),--force) --repeat $(REPEAT) \
 		--timeout $(TIMEOUT) --runner $(abspath $(RUNNER)) \
 		--record-driver $(abspath $(REF_DRIVER)) \
 		--judge-driver $(abspath $(PROSODY_DRIVER)) $$cases
 
 list: $(RUNNER)
-	$(Q)tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $(CASES)
+	$(Q)cases=$$(tools/preflight --runner $(RUNNER) -- $(CASES)) || exit 1; \
+	tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $$cases
 
 # SELFTEST_DIRS: more self-test folders, from mk/*.mk (bench/tests/).
 selftest: $(RUNNER)
@@ -295,3 +328,10 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+# What the driver sandbox costs per case, into RESULTS.md (tools/sandbox-cost).
+.PHONY: sandbox-results
+sandbox-results: $(RUNNER) $(REF_DRIVER)
+	$(Q)$(NEED) sandbox
+	$(Q)mkdir -p results && tools/sandbox-cost > results/sandbox.md.new && \
+		mv results/sandbox.md.new results/sandbox.md && tools/assemble-results

@@ -5,14 +5,19 @@
  *     modlife-ref MODDIR
  *
  * It reads one command per line, runs it through libmodlife and writes
- * the observations (log and event lines) and the result line. Module
- * code's print() and io.write go to stderr, so that stdout carries the
- * protocol only.
+ * the observations (log and event lines) and the result line. The
+ * protocol goes out on a private copy of fd 1, and fd 1 itself is pointed
+ * at stderr (as adapters/prosody does): nothing module code or its child
+ * processes write (print, io.write, io.open("/dev/stdout"), os.execute)
+ * can reach the protocol stream.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "modlife.h"
 
@@ -40,6 +45,10 @@ struct command {
     int count;
 };
 
+/* The protocol stream (open_protocol); fuzz/driver.c points it at a
+ * memory stream. */
+static FILE *protocol;
+
 /* Names of the lifecycle events (§3.2); item-added/ and item-removed/
  * prefixes are checked separately. */
 static const char *const lifecycle_events[] = {
@@ -53,8 +62,8 @@ static void write_top(lua_State *L)
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
 
-    fwrite(s, 1, len, stdout);
-    fputc('\n', stdout);
+    fwrite(s, 1, len, protocol);
+    fputc('\n', protocol);
     lua_pop(L, 1);
 }
 
@@ -93,7 +102,8 @@ static bool is_reported(struct driver *d, lua_State *L, int name)
     if ((len >= 11 && memcmp(s, "item-added/", 11) == 0) ||
         (len >= 13 && memcmp(s, "item-removed/", 13) == 0))
         return true;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch);
+    if (lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch) != LUA_TTABLE)
+        luaL_error(L, "registry entry %d rewritten", d->ref_watch);
     lua_pushvalue(L, name);
     watched = lua_rawget(L, -2) != LUA_TNIL;
     lua_pop(L, 2);
@@ -528,7 +538,7 @@ static void run_line(struct driver *d, char *line, char **words)
 
     reason = count < 0 ? "empty word" : check_command(words, count);
     if (reason) {
-        printf("bad %s\n", reason);
+        fprintf(protocol, "bad %s\n", reason);
         return;
     }
     cmd.driver = d;
@@ -546,8 +556,8 @@ static void run_line(struct driver *d, char *line, char **words)
         fprintf(stderr, "modlife-ref: %s\n", msg);
         /* Rendering the result needs memory too: when that is what ran
          * out, the result line is still the error (ref/README.md). */
-        printf("raise \"%s\"\n", is_memory_error(L, status)
-                                       ? "not enough memory" : "driver error");
+        fprintf(protocol, "raise \"%s\"\n", is_memory_error(L, status)
+                                 ? "not enough memory" : "driver error");
         lua_pop(L, 1);
         return;
     }
@@ -566,13 +576,26 @@ static void serve(struct driver *d, FILE *in)
 
     while ((status = read_line(in, line, &len)) != 0) {
         if (status == -1)
-            printf("bad line too long\n");
+            fprintf(protocol, "bad line too long\n");
         else if (status == -2)
-            printf("bad NUL byte in line\n");
+            fprintf(protocol, "bad NUL byte in line\n");
         else
             run_line(d, line, words);
-        fflush(stdout);
+        fflush(protocol);
     }
+}
+
+/* Open the protocol stream: a close-on-exec copy of fd 1 (child
+ * processes do not inherit it), then fd 1 pointed at stderr. Returns
+ * false when a descriptor call fails. */
+static bool open_protocol(void)
+{
+    int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+
+    if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+        return false;
+    protocol = fdopen(fd, "w");
+    return protocol != NULL;
 }
 
 int main(int argc, char **argv)
@@ -603,6 +626,10 @@ int main(int argc, char **argv)
                         "with N > 0\n");
         return 2;
     }
+    if (!open_protocol()) {
+        perror("modlife-ref: protocol stream");
+        return 1;
+    }
     d.ml = ml_new_release(argv[1], &observer, release, &err);
     if (!d.ml) {
         if (err.code == ML_ENOMEM) {
@@ -623,10 +650,11 @@ int main(int argc, char **argv)
         ml_free(d.ml);
         return nomem ? EXIT_NOMEM : 1;
     }
-    printf("modlife %d %s%s\n", PROTOCOL_VERSION, CAPABILITIES,
-           release == ML_RELEASE_13 ? " prosody=13" : "");
-    fflush(stdout);
+    fprintf(protocol, "modlife %d %s%s\n", PROTOCOL_VERSION, CAPABILITIES,
+            release == ML_RELEASE_13 ? " prosody=13" : "");
+    fflush(protocol);
     serve(&d, stdin);
+    fclose(protocol);
     ml_free(d.ml);
     if (ml_alloc_caught() > 0)
         fprintf(stderr, "modlife-ref: %lu memory errors caught where Prosody "

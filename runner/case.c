@@ -9,8 +9,11 @@
 #include "mlr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct parser {
 	struct mlr_case *c;
@@ -529,6 +532,20 @@ static int finish_step(struct parser *p)
 			    "the last expected line of step '> %s' must be "
 			    "its result line (ok, fail, raise or bad)",
 			    s->command.text);
+	/* A closing group must hold the result line, or a glob for it. */
+	if (last->kind != MLR_ITEM_LINE && !mlr_item_has_result_line(last)) {
+		size_t m, j;
+
+		for (m = 0; m < last->nmembers; m++)
+			for (j = 0; j < last->members[m].nlines; j++)
+				if (!strncmp(last->members[m].lines[j].text,
+					     "{*}", 3))
+					return 0;
+		return fail(p, last->lineno,
+			    "step '> %s' ends with a group that holds no "
+			    "result line (ok, fail, raise or bad): it can "
+			    "never pass", s->command.text);
+	}
 	return 0;
 }
 
@@ -696,6 +713,10 @@ static int transcript_line(struct parser *p, const char *line)
 		return fail(p, p->lineno,
 			    "carriage return in the transcript (CRLF line "
 			    "endings?)");
+	/* PROTOCOL.md §8: no output line is longer; it could never match. */
+	if (strlen(line) > MLR_MAX_LINE)
+		return fail(p, p->lineno, "line longer than %u bytes, the "
+			    "protocol's limit (PROTOCOL.md §8)", MLR_MAX_LINE);
 	if (is_blank_or_comment(line))
 		return 0;
 
@@ -894,21 +915,44 @@ static void module_line(struct parser *p, const char *line, size_t len)
 	m->text[m->len] = '\0';
 }
 
+/*
+ * A case file is a regular file of at most MLR_MAX_CASE_BYTES (CASES.md),
+ * opened without blocking: a FIFO given as a case is refused, not waited
+ * on, and a huge file is refused before it is parsed (issue 11).
+ */
 static int read_file(const char *path, struct mlr_buf *data,
 		     struct mlr_error *err)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = NULL;
 	char chunk[8192];
+	struct stat st;
 	size_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 
-	if (!f) {
-		err->line = 0;
+	err->line = 0;
+	if (fd < 0 || fstat(fd, &st) || !(f = fdopen(fd, "rb"))) {
 		snprintf(err->message, sizeof err->message,
 			 "cannot open: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err->message, sizeof err->message,
+			 "not a regular file");
+		fclose(f);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (data->len + n > MLR_MAX_CASE_BYTES) {
+			snprintf(err->message, sizeof err->message,
+				 "the case file is larger than %u bytes "
+				 "(CASES.md)", MLR_MAX_CASE_BYTES);
+			fclose(f);
+			return -1;
+		}
 		mlr_buf_add(data, chunk, n);
+	}
 	if (ferror(f)) {
 		err->line = 0;
 		snprintf(err->message, sizeof err->message,

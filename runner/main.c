@@ -2,7 +2,7 @@
  * main.c - modlife-run's command line.
  *
  *   modlife-run [--timeout SECONDS] [--impl-name NAME] [--expect FILE]
- *               [--strict]
+ *               [--strict] [--no-sandbox] [--sandbox-bind DIR]
  *               --driver PROGRAM [ARG ...] CASEFILE
  *   modlife-run [--timeout SECONDS] --record [--force]
  *               --driver PROGRAM [ARG ...] CASEFILE
@@ -27,6 +27,7 @@
 static const char usage[] =
 	"usage: modlife-run [--timeout SECONDS] [--impl-name NAME] "
 	"[--expect FILE] [--strict]\n"
+	"                   [--no-sandbox] [--sandbox-bind DIR]\n"
 	"                   --driver PROGRAM [ARG ...] CASEFILE\n"
 	"       modlife-run [--timeout SECONDS] --record [--force]\n"
 	"                   --driver PROGRAM [ARG ...] CASEFILE\n"
@@ -294,6 +295,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--expect") && i + 1 < argc) {
 			opt.expect = argv[i + 1];
 			i += 2;
+		} else if (!strcmp(argv[i], "--no-sandbox")) {
+			mlr_sandbox_disable();
+			i++;
+		} else if (!strcmp(argv[i], "--sandbox-bind") && i + 1 < argc) {
+			mlr_sandbox_bind(argv[i + 1]);
+			i += 2;
 		} else if (!strcmp(argv[i], "--strict")) {
 			opt.strict = true;
 			i++;
@@ -316,6 +323,9 @@ int main(int argc, char **argv)
 				   "CASEFILE", "");
 	if (opt.force && !opt.record)
 		return usage_error("--force goes with --record", "");
+	mlr_janitor_start(); /* sandbox.c: before anything is loaded */
+	mlr_sandbox_set_case(argv[argc - 1]);
+	mlr_sandbox_set_expect(opt.expect);
 	if (opt.record)
 		rc = cmd_record(&opt, argc - 1 - i, argv + i, argv[argc - 1]);
 	else

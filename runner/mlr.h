@@ -9,6 +9,7 @@
  *   case.c   the case file parser (spec/CASES.md)
  *   tmpdir.c the per-case temporary directory: create, fill, remove
  *   spawn.c  the driver process: pipes, deadline, kill, reap, signals
+ *   sandbox.c the driver kept in: bubblewrap, inherited fds, orphans
  *   match.c  expected-vs-actual matching of one step (globs, groups)
  *   diff.c   unified diff of the expected and actual transcripts
  *   run.c    one case from start to outcome (spec/PROTOCOL.md)
@@ -31,6 +32,9 @@
 /* PROTOCOL.md §7 limits. */
 #define MLR_MAX_LINE (64u * 1024u)
 #define MLR_MAX_LINES_PER_COMMAND 10000u
+
+/* CASES.md: the largest case file the runner reads (issue 11). */
+#define MLR_MAX_CASE_BYTES (1024u * 1024u)
 
 /* How much driver stderr is kept for the report. */
 #define MLR_STDERR_KEEP (64u * 1024u)
@@ -248,6 +252,7 @@ struct mlr_driver {
 	struct mlr_buf err; /* first MLR_STDERR_KEEP bytes of stderr */
 	size_t err_dropped;
 	bool out_eof, err_eof;
+	bool sandboxed; /* started under bwrap (sandbox.c) */
 };
 
 void mlr_spawn_init(void);
@@ -308,6 +313,25 @@ void mlr_outcome_release(struct mlr_outcome *o);
 int mlr_run_case(struct mlr_case *c, char *const *driver_argv,
 		 double timeout, unsigned flags, struct mlr_outcome *o);
 void mlr_run_cleanup(void);
+
+/* ---- sandbox.c ---- */
+
+bool mlr_sandbox_on(void);
+void mlr_sandbox_disable(void);
+void mlr_sandbox_set_case(const char *path);
+void mlr_sandbox_set_expect(const char *path);
+void mlr_sandbox_bind(const char *path);
+int mlr_sandbox_prepare(char *const *argv, char ***wrapped, int *args_fd,
+			struct mlr_buf *why);
+void mlr_sandbox_explain(struct mlr_buf *message, const struct mlr_buf *err);
+void mlr_close_fds_from(int from, int keep);
+void mlr_child_die_with_parent(pid_t parent);
+void mlr_become_subreaper(void);
+void mlr_reap_orphans(pid_t keep);
+void mlr_janitor_start(void);
+void mlr_janitor_watch(pid_t driver, const char *dir);
+void mlr_janitor_done(void);
+pid_t mlr_janitor(void);
 
 /* ---- record.c ---- */
 

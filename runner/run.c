@@ -48,6 +48,7 @@ void mlr_run_cleanup(void)
 		free(active_dir);
 		active_dir = NULL;
 	}
+	mlr_janitor_done();
 }
 
 struct run {
@@ -572,6 +573,8 @@ out_stop:
 		o->stderr_text = r.d.err;
 		o->stderr_dropped = r.d.err_dropped;
 		mlr_buf_init(&r.d.err);
+		if (!o->pass && r.d.sandboxed)
+			mlr_sandbox_explain(&o->message, &o->stderr_text);
 	}
 	if (active_dir) {
 		if (mlr_tmpdir_remove(active_dir) && !rc) {
@@ -582,5 +585,6 @@ out_stop:
 		free(active_dir);
 		active_dir = NULL;
 	}
+	mlr_janitor_done(); /* sandbox.c */
 	return rc == MLR_IO_INTERRUPT ? rc : 0;
 }
