@@ -25,7 +25,7 @@ SAN_TIMEOUT ?= 60
 # drive `make check` (the plain build) or valgrind, which cannot run an
 # ASan binary.
 SAN_SELFTESTS := $(addprefix runner/tests/,parse.t drivers.t match.t \
-	directives.t capabilities.t expect.t colour.t)
+	directives.t capabilities.t expect.t colour.t diverge.t)
 # detect_leaks: LeakSanitizer at exit (on by default on x86_64, said here).
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1 \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \

@@ -6,6 +6,8 @@
  * in the case, and saying so with FILE:LINE is cheaper than debugging a
  * mysterious failure against every implementation.
  */
+/* realpath(3), for the area of a case named as "./x.case" (area_of). */
+#define _XOPEN_SOURCE 700
 #include "mlr.h"
 
 #include <errno.h>
@@ -221,20 +223,43 @@ static char *base_name(const char *path)
 	return mlr_xstrdup(slash ? slash + 1 : path);
 }
 
-/* The folder the case lives in: its area (CASES.md). */
+/*
+ * The folder the case lives in: its area (CASES.md), "shared" for
+ * cases/shared/x.case and for any other DIR/shared/x.case. A folder
+ * written as "." or ".." ("x.case", "./x.case") is resolved to its name;
+ * "-" when there is none (the root, or a folder that cannot be resolved).
+ */
 static char *area_of(const char *path)
 {
 	const char *end = strrchr(path, '/');
 	const char *start;
+	char *area, *dir, *real;
 
 	while (end && end > path && end[-1] == '/')
 		end--;
-	if (!end || end == path)
-		return mlr_xstrdup("");
-	start = end;
-	while (start > path && start[-1] != '/')
-		start--;
-	return mlr_xstrndup(start, (size_t)(end - start));
+	if (!end) {
+		start = end = path;
+	} else {
+		start = end;
+		while (start > path && start[-1] != '/')
+			start--;
+	}
+	area = mlr_xstrndup(start, (size_t)(end - start));
+	if (*area && strcmp(area, ".") && strcmp(area, ".."))
+		return area;
+	free(area);
+	dir = end == path ? mlr_xstrdup(*path == '/' ? "/" : ".")
+			  : mlr_xstrndup(path, (size_t)(end - path));
+	real = realpath(dir, NULL);
+	free(dir);
+	if (real) {
+		const char *slash = strrchr(real, '/');
+
+		area = mlr_xstrdup(slash && slash[1] ? slash + 1 : "-");
+		free(real);
+		return area;
+	}
+	return mlr_xstrdup("-");
 }
 
 static int header_line(struct parser *p, const char *line, unsigned *seen)
@@ -281,6 +306,7 @@ static int header_line(struct parser *p, const char *line, unsigned *seen)
 		break;
 	case 2:
 		p->c->rules = normalise_words(trimmed);
+		p->c->rules_line = p->lineno;
 		free(trimmed);
 		break;
 	case 3:
