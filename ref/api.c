@@ -5,7 +5,7 @@
  * the shared method table) and an environment table (own field 'module',
  * other lookups fall through to the Lua globals). A per-host instance of a
  * shared module gets a smaller api object inheriting from the global one
- * (§4.1 of the semantics).
+ * (R-SHARED-5).
  *
  * Methods reach other methods through 'self', as Prosody's do, so that a
  * module overriding one sees its override used. Every method is a C
@@ -807,10 +807,10 @@ static void hook_watcher(lua_State *L, struct ml *ml, const char *event,
 
 /* depends(name): make sure module 'name' is loaded for this module's host
  * (or globally) and return its env (R-DEP-1..3). The first call installs
- * the auto-reload and auto-unload watchers. modules_disabled is part of
- * the configuration, which protocol 1 does not have: nothing is
- * disabled. A failed load raises "Unable to load required module,
- * mod_<name>: <err>" with '-' read as ' ' in <err> (R-DEP-5). */
+ * the auto-reload and auto-unload watchers. A dependency named by the
+ * host's or the global modules_disabled raises (R-DEP-4). A failed load
+ * raises "Unable to load required module, mod_<name>: <err>" with '-'
+ * read as ' ' in <err> (R-DEP-5). */
 static int api_depends(lua_State *L)
 {
     struct ml *ml = ml_self(L);

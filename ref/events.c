@@ -7,7 +7,7 @@
  * and 'wrappers', a table whose add_handler and remove_handler add and
  * remove wrappers). Those functions are closures over the object's core,
  * a userdata holding its owner's name (for the driver's event lines) and
- * three user values:
+ * four user values:
  *   1  event name -> entry, where
  *        entry[1]  handler -> priority     (what Prosody calls the event map)
  *        entry[2]  handler -> registration number, the tie-break

@@ -2,7 +2,7 @@
  * lifecycle.c - modulemanager: load, unload and reload of modules.
  *
  * The functions follow Prosody 0.12.3's modulemanager step by step
- * (§2, §4, §5, §6 of the semantics), quirks included: failed loads leave
+ * (spec/rules/: failure, unload, reload, shared), quirks included: failed loads leave
  * their hooks behind, a body error returns false where every other
  * failure returns nil, reload of a missing module fires module-unloaded.
  * Each public function pushes the two return values Prosody's function
