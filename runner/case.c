@@ -300,7 +300,7 @@ static int check_header(struct parser *p, const unsigned *seen,
 		if (!is_rule_id(q, n))
 			return fail(p, seen[2],
 				    "bad rule id '%.*s' (expected R-AREA-N or "
-				    "R-AREA-N.k, e.g. R-SHARED-2.3)", (int)n, q);
+				    "R-AREA-N.k, e.g. R-SHARED-10.2)", (int)n, q);
 		q += n;
 		if (*q)
 			q++;
