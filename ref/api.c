@@ -836,7 +836,9 @@ static int api_depends(lua_State *L)
                            ml_token(ML_TOK_DEPENDENCY_DISABLED),
                            lua_tostring(L, -1));
     }
-    luaL_checkstring(L, 2);
+    /* The name is used as it is, as Prosody does (R-DEP-14): nil or false
+     * reach load's insufficient-parameters, another non-string its
+     * concatenation error. */
     lua_settop(L, 2);
     lua_getfield(L, 1, "dependencies");
     if (!lua_toboolean(L, 3)) {
@@ -880,17 +882,24 @@ static int api_depends(lua_State *L)
                 lua_pushliteral(L, "unknown error");
                 lua_replace(L, 5);
             }
+            /* Prosody calls err:gsub(): a table has no such method,
+             * other non-strings cannot be indexed (R-DEP-5). */
+            if (lua_istable(L, 5))
+                return ml_raise_at(L, ML_SRC_MODULEAPI, 167, "attempt to "
+                                   "call a nil value (method 'gsub')");
+            if (lua_type(L, 5) != LUA_TSTRING)
+                return ml_raise_at(L, ML_SRC_MODULEAPI, 167,
+                                   "attempt to index a %s value",
+                                   luaL_typename(L, 5));
             err = lua_tolstring(L, 5, &len);
-            if (!err || lua_type(L, 5) != LUA_TSTRING)
-                return luaL_error(L, "attempt to index a %s value",
-                                  luaL_typename(L, 5));
             luaL_buffinit(L, &b);
             for (p = err; p < err + len; p++)
                 luaL_addchar(&b, *p == '-' && !ML_MUTANT_IS(47) ? ' ' : *p);
-            luaL_pushresult(&b);
+            luaL_pushresult(&b);                   /* 6 */
+            luaL_tolstring(L, 2, NULL);             /* 7: "%s" of the name */
             return ml_raise_at(L, ML_SRC_MODULEAPI, 167,
                                ml_token(ML_TOK_DEPENDENCY_FAILED),
-                               lua_tostring(L, 2), lua_tostring(L, -1));
+                               lua_tostring(L, 7), lua_tostring(L, 6));
         }
         lua_settop(L, 4);
     }
