@@ -179,8 +179,8 @@ static int api_hook_object_event(lua_State *L)
     lua_pushboolean(L, 1);
     lua_rawset(L, -3);
     lua_settop(L, 5);
-    ml_object_add_handler(L, 2, 3, 4, 5);
-    return 0;
+    /* Every value add_handler returns is returned (R-EV-15). */
+    return ml_object_add_handler(L, 2, 3, 4, 5, LUA_MULTRET);
 }
 
 /* Whether the table on top of the stack is empty. */
@@ -221,20 +221,20 @@ static int api_unhook_object_event(lua_State *L)
         }
     }
     lua_settop(L, 4);
-    ml_object_remove_handler(L, 2, 3, 4);
-    return 0;
+    return ml_object_remove_handler(L, 2, 3, 4, LUA_MULTRET);
 }
 
 /* self:hook_object_event(<events on top>, event, handler, priority) with
  * the method's own arguments 2..(1 + nargs). */
 static int hook_on(lua_State *L, int nargs)
 {
-    int i;
+    int i, top = lua_gettop(L) - 1;
 
     for (i = 0; i < nargs; i++)
         lua_pushvalue(L, 2 + i);
-    ml_method_call(L, 1, "hook_object_event", nargs + 1, 0);
-    return 0;
+    /* Prosody returns what self:hook_object_event returns (R-EV-15). */
+    ml_method_call(L, 1, "hook_object_event", nargs + 1, LUA_MULTRET);
+    return lua_gettop(L) - top;
 }
 
 /* R-EV-8: host events, global events for "*". */
@@ -276,8 +276,8 @@ static int api_wrap_object_event(lua_State *L)
     }
     lua_pushvalue(L, 3);
     lua_pushvalue(L, 4);
-    ml_method_call(L, 1, "hook_object_event", 3, 0);
-    return 0;
+    ml_method_call(L, 1, "hook_object_event", 3, LUA_MULTRET);
+    return lua_gettop(L) - 4;
 }
 
 /* wrap_event(event, handler): wrap an event of the module's own events
@@ -288,8 +288,8 @@ static int api_wrap_event(lua_State *L)
     push_self_events(L, ml_self(L));
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
-    ml_method_call(L, 1, "wrap_object_event", 3, 0);
-    return 0;
+    ml_method_call(L, 1, "wrap_object_event", 3, LUA_MULTRET);
+    return lua_gettop(L) - 3;
 }
 
 static int api_unhook(lua_State *L)
@@ -298,14 +298,14 @@ static int api_unhook(lua_State *L)
     push_self_events(L, ml_self(L));
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
-    ml_method_call(L, 1, "unhook_object_event", 3, 0);
+    ml_method_call(L, 1, "unhook_object_event", 3, LUA_MULTRET);
     if (ML_MUTANT_IS(61)) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
         lua_pushvalue(L, 2);
         lua_pushvalue(L, 3);
         ml_method_call(L, 1, "unhook_object_event", 3, 0);
     }
-    return 0;
+    return lua_gettop(L) - 3;       /* what unhook_object_event returned */
 }
 
 /* The handler hook_tag installs: handler(data.origin, data.stanza, data). */

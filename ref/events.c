@@ -700,12 +700,14 @@ int ml_events_fire(lua_State *L, int events, int name, int data)
  * through the object's own add_handler field otherwise (a wrappers
  * table, a module's own object). 'prio' may be 0.
  */
-void ml_object_add_handler(lua_State *L, int object, int name, int handler,
-                           int prio)
+int ml_object_add_handler(lua_State *L, int object, int name, int handler,
+                          int prio, int nresults)
 {
+    int top = lua_gettop(L);
+
     if (ml_events_is(L, object)) {
         ml_events_add(L, object, name, handler, prio);
-        return;
+        return 0;                   /* util.events' add_handler returns nothing */
     }
     lua_getfield(L, object, "add_handler");
     lua_pushvalue(L, name);
@@ -714,21 +716,25 @@ void ml_object_add_handler(lua_State *L, int object, int name, int handler,
         lua_pushvalue(L, prio);
     else
         lua_pushnil(L);
-    lua_call(L, 3, 0);
+    lua_call(L, 3, nresults);
+    return lua_gettop(L) - top;
 }
 
 /* object.remove_handler(name, handler), as ml_object_add_handler. */
-void ml_object_remove_handler(lua_State *L, int object, int name,
-                              int handler)
+int ml_object_remove_handler(lua_State *L, int object, int name, int handler,
+                             int nresults)
 {
+    int top = lua_gettop(L);
+
     if (ml_events_is(L, object)) {
         ml_events_remove(L, object, name, handler);
-        return;
+        return 0;
     }
     lua_getfield(L, object, "remove_handler");
     lua_pushvalue(L, name);
     lua_pushvalue(L, handler);
-    lua_call(L, 2, 0);
+    lua_call(L, 2, nresults);
+    return lua_gettop(L) - top;
 }
 
 /* events.add_handler(name, handler, priority), bound to upvalue 1 (the
