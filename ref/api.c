@@ -270,10 +270,8 @@ static int api_wrap_object_event(lua_State *L)
 {
     lua_settop(L, 4);
     lua_getfield(L, 2, "wrappers");
-    if (!lua_toboolean(L, -1)) {
-        lua_pushliteral(L, "no wrappers");
-        return lua_error(L);
-    }
+    if (!lua_toboolean(L, -1))      /* Prosody's assert(), which adds its position */
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 119, "no wrappers");
     lua_pushvalue(L, 3);
     lua_pushvalue(L, 4);
     ml_method_call(L, 1, "hook_object_event", 3, LUA_MULTRET);
