@@ -37,8 +37,14 @@ static void push_item_data(lua_State *L, int source, int item)
 }
 
 /* Push the string 'prefix' .. <value at key>, as Lua's '..' would. */
-static void push_concat(lua_State *L, const char *prefix, int key)
+static void push_concat(lua_State *L, const char *prefix, int key, int line,
+                        const char *local)
 {
+    /* Only strings and numbers concatenate; Prosody's error names the
+     * local and carries its line of moduleapi.lua. */
+    if (lua_type(L, key) != LUA_TSTRING && lua_type(L, key) != LUA_TNUMBER)
+        ml_raise_at(L, ML_SRC_MODULEAPI, line, "attempt to concatenate a %s "
+                    "value (local '%s')", luaL_typename(L, key), local);
     lua_pushstring(L, prefix);
     lua_pushvalue(L, key);
     lua_concat(L, 2);
@@ -352,13 +358,17 @@ static int api_add_item(lua_State *L)
         lua_pop(L, 1);
         lua_newtable(L);
     }
+    if (lua_isnil(L, 2))            /* self.items[key] = ..., moduleapi.lua:315 */
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 315, "table index is nil");
+    if (lua_type(L, 2) == LUA_TNUMBER && lua_tonumber(L, 2) != lua_tonumber(L, 2))
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 315, "table index is NaN");
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 5);
     lua_settable(L, 4);
     n = luaL_len(L, 5);
     lua_pushvalue(L, 3);
     lua_seti(L, 5, n + 1);
-    push_concat(L, "item-added/", 2);
+    push_concat(L, "item-added/", 2, 317, "key");
     push_item_data(L, 1, 3);
     ml_method_call(L, 1, "fire_event", 2, 0);
     return 0;
@@ -404,7 +414,7 @@ static int api_remove_item(lua_State *L)
         lua_pushvalue(L, 2);
         lua_gettable(L, -2);
         table_remove(L, lua_gettop(L), i);
-        push_concat(L, "item-removed/", 2);
+        push_concat(L, "item-removed/", 2, 324, "key");
         push_item_data(L, 1, 3);
         ml_method_call(L, 1, "fire_event", 2, 0);
         lua_pushvalue(L, 3);
@@ -466,10 +476,10 @@ static int api_handle_items(lua_State *L)
     lua_Integer i;
 
     lua_settop(L, 5);
-    push_concat(L, "item-added/", 2);
+    push_concat(L, "item-added/", 2, 337, "item_type");
     lua_pushvalue(L, 3);
     ml_method_call(L, 1, "hook", 2, 0);
-    push_concat(L, "item-removed/", 2);
+    push_concat(L, "item-removed/", 2, 338, "item_type");
     lua_pushvalue(L, 4);
     ml_method_call(L, 1, "hook", 2, 0);
     if (lua_isboolean(L, 5) && !lua_toboolean(L, 5))
@@ -548,6 +558,12 @@ static int api_provides(lua_State *L)
         }
         lua_settop(L, 3);
     }
+    /* Prosody indexes the item: any value but a table or a string fails
+     * at `item.name`; a string (whose name reads as nil) when its name is
+     * stored (R-ITEM-7). */
+    if (!lua_istable(L, 3) && lua_type(L, 3) != LUA_TSTRING)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 354, "attempt to index a %s "
+                           "value (local 'item')", luaL_typename(L, 3));
     lua_getfield(L, 3, "name");
     if (!lua_toboolean(L, -1)) {
         luaL_Buffer b;
@@ -569,6 +585,9 @@ static int api_provides(lua_State *L)
                             item_len - name_len - 1);
         else
             lua_pushvalue(L, 5);
+        if (lua_type(L, 3) == LUA_TSTRING)
+            return ml_raise_at(L, ML_SRC_MODULEAPI, 361, "attempt to index "
+                               "a string value (local 'item')");
         lua_setfield(L, 3, "name");
     }
     lua_settop(L, 3);
@@ -864,7 +883,7 @@ static int api_shared(lua_State *L)
 {
     struct ml *ml = ml_self(L);
     size_t len, i;
-    const char *path = luaL_checklstring(L, 2, &len);
+    const char *path;
     int slashes = 0;
 
     lua_settop(L, 2);
@@ -874,6 +893,12 @@ static int api_shared(lua_State *L)
         lua_setfield(L, 1, "shared_data");
     }
     lua_settop(L, 2);
+    /* Prosody calls path:sub(): only a string has it, a number too is
+     * refused (R-SHAREDDATA-1). */
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 175, "attempt to index a %s "
+                           "value (local 'path')", luaL_typename(L, 2));
+    path = lua_tolstring(L, 2, &len);
     if (len == 0 || path[0] != '/') {
         for (i = 0; i < len; i++)
             slashes += path[i] == '/';
