@@ -320,6 +320,15 @@ static int api_hook_tag(lua_State *L)
         self_log(L, "warn", ML_TOK_HOOK_TAG_PARAMETERS, 0);
         return 0;
     }
+    /* "stanza/"..(xmlns and (xmlns..":") or "")..name, moduleapi.lua:109:
+     * each operand must concatenate. */
+    if (lua_toboolean(L, 2) && lua_type(L, 2) != LUA_TSTRING &&
+        lua_type(L, 2) != LUA_TNUMBER)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 109, "attempt to concatenate "
+                           "a %s value (local 'xmlns')", luaL_typename(L, 2));
+    if (lua_type(L, 3) != LUA_TSTRING && lua_type(L, 3) != LUA_TNUMBER)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 109, "attempt to concatenate "
+                           "a %s value (local 'name')", luaL_typename(L, 3));
     lua_pushliteral(L, "stanza/");
     if (lua_toboolean(L, 2)) {
         lua_pushvalue(L, 2);
