@@ -545,7 +545,7 @@ static int api_add_extension(lua_State *L)
 static int api_provides(lua_State *L)
 {
     size_t name_len, item_len, i;
-    const char *name = luaL_checklstring(L, 2, &name_len);
+    const char *name;
     const char *item_name;
 
     lua_settop(L, 3);
@@ -577,6 +577,14 @@ static int api_provides(lua_State *L)
     if (!lua_toboolean(L, -1)) {
         luaL_Buffer b;
 
+        /* name:gsub(...) at moduleapi.lua:358 (R-ITEM-7). */
+        if (lua_istable(L, 2))
+            return ml_raise_at(L, ML_SRC_MODULEAPI, 358, "attempt to call a "
+                               "nil value (method 'gsub')");
+        if (lua_type(L, 2) != LUA_TSTRING)
+            return ml_raise_at(L, ML_SRC_MODULEAPI, 358, "attempt to index a "
+                               "%s value (local 'name')", luaL_typename(L, 2));
+        name = lua_tolstring(L, 2, &name_len);
         lua_getfield(L, 1, "name");                 /* 5 */
         item_name = lua_tolstring(L, 5, &item_len);
         if (!item_name)
@@ -602,6 +610,10 @@ static int api_provides(lua_State *L)
     lua_settop(L, 3);
     lua_getfield(L, 1, "name");
     lua_setfield(L, 3, "_provided_by");
+    /* name.."-provider" at moduleapi.lua:364. */
+    if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 364, "attempt to concatenate "
+                           "a %s value (local 'name')", luaL_typename(L, 2));
     lua_pushvalue(L, 2);
     lua_pushliteral(L, "-provider");
     lua_concat(L, 2);

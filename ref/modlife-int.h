@@ -147,6 +147,7 @@ enum ml_source {
     ML_SRC_USERMANAGER,         /* core/usermanager.lua */
     ML_SRC_SERVER_EPOLL,        /* net/server_epoll.lua */
     ML_SRC_ARRAY,               /* util/array.lua */
+    ML_SRC_FORMAT,              /* util/format.lua */
 };
 
 const char *ml_token(enum ml_token token);
