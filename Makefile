@@ -11,9 +11,12 @@
 #                        that have none from the reference, write them only
 #                        if real Prosody then passes the case (tools/bless);
 #                        FORCE=1 also replaces expected lines that differ
-#   make test            -Werror build + runner self-tests + check (ref and
-#                        Prosody) + valgrind + sanitize
-#   make valgrind        every case against the reference under memcheck
+#   make test            -Werror build + runner self-tests + check (ref,
+#                        ref13, Prosody 0.12.3 and 13.0.1) + valgrind +
+#                        sanitize
+#   make valgrind        every case against the reference under memcheck,
+#                        then VALGRIND13 (the cases of version rules and of
+#                        area timers) against it in 13.0.1 mode
 #   make sanitize        reference and runner built with ASan + UBSan
 #                        (build/san/): every case, runner self-tests
 #                        (mk/sanitize.mk)
@@ -43,7 +46,8 @@
 #   make clean
 #
 # Knobs
-#   IMPL=ref|prosody|PATH   driver under test (default ref)
+#   IMPL=ref|ref13|prosody|prosody13|PATH   driver under test (default
+#                           ref; ref13 and prosody13 follow Prosody 13.0.1)
 #   EXPECT=FILE             known failures (default expectations/IMPL.txt)
 #   FORCE=1                 make bless: replace expected lines already written
 #   STRICT=1                a known failure (EXPECT todo) that passes is a
@@ -110,20 +114,27 @@ REF_DRIVER := $(B)/modlife-ref
 RUNNER := $(B)/modlife-run
 SPAWN := $(B)/modlife-spawn
 PROSODY_DRIVER := adapters/prosody/modlife-prosody
+PROSODY13_DRIVER := adapters/prosody/modlife-prosody13
 
 ifeq ($(IMPL),ref)
 DRIVER := $(abspath $(REF_DRIVER))
 DRIVER_DEPS := $(REF_DRIVER)
+else ifeq ($(IMPL),ref13)
+DRIVER := $(abspath $(REF_DRIVER)) --prosody 13
+DRIVER_DEPS := $(REF_DRIVER)
 else ifeq ($(IMPL),prosody)
 DRIVER := $(abspath $(PROSODY_DRIVER))
 DRIVER_DEPS := prosody-setup
+else ifeq ($(IMPL),prosody13)
+DRIVER := $(abspath $(PROSODY13_DRIVER))
+DRIVER_DEPS := prosody13-setup
 else
 DRIVER := $(IMPL)
 DRIVER_DEPS :=
 endif
 
 .PHONY: all check test valgrind results uncovered rule-ids spec-index install clean \
-	deps prosody-setup selftest list bless
+	deps prosody-setup prosody13-setup selftest list bless
 all: $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
 deps:
@@ -162,6 +173,12 @@ $(RUNNER): $(RUN_OBJ)
 prosody-setup:
 	$(Q)$(NEED) prosody
 	$(Q)adapters/prosody/setup $(B)/prosody
+
+# Prosody 13.0.1 from bookworm-backports, through a private apt
+# configuration in $(B)/prosody13.apt/ (adapters/prosody/README.md).
+prosody13-setup:
+	$(Q)$(NEED) prosody
+	$(Q)adapters/prosody/setup $(B)/prosody13 13
 
 # prove runs one TAP stream per case file: the runner is the interpreter,
 # started through tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm by a
@@ -222,6 +239,11 @@ selftest: $(RUNNER)
 valgrind: $(RUNNER) $(REF_DRIVER)
 	$(Q)$(NEED) valgrind
 	prove -j$(JOBS) --exec '$(abspath $(RUNNER)) --timeout 120 --impl-name ref-valgrind --driver $(abspath tools/valgrind-driver) $(abspath $(REF_DRIVER))' $(CASES)
+	prove -j$(JOBS) --exec '$(abspath $(RUNNER)) --timeout 120 --impl-name ref13-valgrind --driver $(abspath tools/valgrind-driver) $(abspath $(REF_DRIVER)) --prosody 13' $(VALGRIND13)
+
+# The cases where ref13 differs from ref: those of version rules (their
+# lines differ by release) and area timers (13.0.1's ready callbacks).
+VALGRIND13 = $(sort $(wildcard cases/timers/*.case) $(shell grep -l '^\[1' $(CASES) /dev/null))
 
 # Cases whose expected log has a group: their outcome may vary from run to
 # run on Prosody (hash seeds, pairs() order), so make test runs them 20
@@ -236,8 +258,11 @@ test:
 	tools/uncovered
 	tools/rule-ids
 	$(MAKE) check IMPL=ref STRICT=1
+	$(MAKE) check IMPL=ref13 STRICT=1
 	$(MAKE) check IMPL=prosody STRICT=1
+	$(MAKE) check IMPL=prosody13 STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
+	$(MAKE) check IMPL=prosody13 REPEAT=20 CASES="$(UNORDERED_CASES)"
 	$(MAKE) valgrind
 	$(MAKE) sanitize
 
@@ -245,7 +270,7 @@ test:
 clean-objs:
 	rm -rf $(B)/ref $(B)/runner $(B)/libmodlife.a $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
-results: $(RUNNER) $(REF_DRIVER) prosody-setup
+results: $(RUNNER) $(REF_DRIVER) prosody-setup prosody13-setup
 	$(Q)mkdir -p results && tools/results > results/conformance.md.new && \
 		mv results/conformance.md.new results/conformance.md
 	$(Q)tools/assemble-results

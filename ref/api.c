@@ -477,6 +477,53 @@ static int api_get_host_items(lua_State *L)
     return 1;
 }
 
+/* 13.0.1's handle_items for existing items (R-ITEM-4): walks the modules
+ * of the api's host (in the map's order, one R-ITEM-3 leaves open) and
+ * calls added({source = that module's api, item = v}) for each item of
+ * 'type' (stack 2); 'added' at stack 3. */
+static void added_with_source(lua_State *L, struct ml *ml)
+{
+    lua_Integer i, j, n;
+    int names;
+
+    lua_getfield(L, 1, "host");
+    if (!ml_modmap_at(L, ml, lua_gettop(L)))
+        return;
+    ml_module_names(L, ml_modmap_at(L, ml, lua_gettop(L)));
+    names = lua_gettop(L);
+    n = (lua_Integer)lua_rawlen(L, names);
+    for (i = 1; i <= n; i++) {
+        struct ml_modmap *map = ml_modmap_at(L, ml, names - 1);
+        int mod, items;
+
+        lua_settop(L, names);
+        lua_rawgeti(L, names, i);
+        if (!map || !ml_module_push(L, map, names + 1))
+            continue;
+        lua_getfield(L, -1, "module");
+        mod = lua_gettop(L);
+        lua_getfield(L, mod, "items");
+        if (!lua_toboolean(L, -1))
+            continue;
+        lua_pushvalue(L, 2);
+        lua_gettable(L, -2);
+        if (!lua_toboolean(L, -1))
+            continue;
+        items = lua_gettop(L);
+        for (j = 1; lua_geti(L, items, j) != LUA_TNIL; j++) {
+            lua_pushvalue(L, 3);
+            lua_createtable(L, 0, 2);
+            lua_pushvalue(L, mod);
+            lua_setfield(L, -2, "source");
+            lua_pushvalue(L, -3);
+            lua_setfield(L, -2, "item");
+            lua_call(L, 1, 0);
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, names - 2);
+}
+
 /* handle_items(type, added, removed, existing): hook both item events;
  * unless existing == false, call added({item = v}) for the items already
  * on the host (0.12.3 passes no source, R-ITEM-4). */
@@ -493,6 +540,10 @@ static int api_handle_items(lua_State *L)
     ml_method_call(L, 1, "hook", 2, 0);
     if (lua_isboolean(L, 5) && !lua_toboolean(L, 5))
         return 0;
+    if (ml_self(L)->release13) {
+        added_with_source(L, ml_self(L));           /* R-ITEM-4, 13.0.1 */
+        return 0;
+    }
     lua_pushvalue(L, 2);
     ml_method_call(L, 1, "get_host_items", 1, 1);   /* 6 */
     for (i = 1; lua_geti(L, 6, i) != LUA_TNIL; i++) {
@@ -664,7 +715,12 @@ static int api_set_status(lua_State *L)
     lua_settop(L, 4);
     priority = status_priority(L, 2);
     if (priority < 0) {
-        self_log(L, "error", ML_TOK_STATUS_INVALID, 0);
+        /* R-STATUS-2: 13.0.1 passes the type to the format, 0.12.3 not */
+        bool with_type = ml_self(L)->release13;
+
+        if (with_type)
+            lua_pushvalue(L, 2);
+        self_log(L, "error", ML_TOK_STATUS_INVALID, with_type);
         lua_pushliteral(L, "info");
         lua_replace(L, 2);
         priority = 1;
@@ -806,6 +862,7 @@ static void hook_watcher(lua_State *L, struct ml *ml, const char *event,
 static int api_depends(lua_State *L)
 {
     struct ml *ml = ml_self(L);
+    bool soft = lua_toboolean(L, 3);
 
     lua_settop(L, 2);
     /* R-DEP-4: a dependency in the host's or the global modules_disabled
@@ -816,6 +873,14 @@ static int api_depends(lua_State *L)
     lua_pushvalue(L, 2);
     ml_method_call(L, 3, "contains", 1, 1);
     if (lua_toboolean(L, -1)) {
+        if (ml->release13 && soft) {
+            /* R-DEP-4, 13.0.1: a soft dependency is skipped, logged */
+            lua_pushvalue(L, 2);
+            self_log(L, "debug", ML_TOK_SOFT_DEPENDENCY_DISABLED, 1);
+            lua_pushnil(L);
+            lua_pushliteral(L, "disabled");
+            return 2;
+        }
         lua_pushliteral(L, "");
         lua_pushvalue(L, 2);
         lua_concat(L, 2);           /* "mod_"..name: raises as Lua would */
@@ -823,7 +888,7 @@ static int api_depends(lua_State *L)
                            ml_token(ML_TOK_DEPENDENCY_DISABLED),
                            lua_tostring(L, -1));
     }
-    /* The name is used as it is, as Prosody does (R-DEP-14): nil or false
+    /* The name is used as it is, as Prosody does (R-DEP-15): nil or false
      * reach load's insufficient-parameters, another non-string its
      * concatenation error. */
     lua_settop(L, 2);
@@ -891,6 +956,20 @@ static int api_depends(lua_State *L)
     lua_pushboolean(L, 1);
     lua_settable(L, -3);
     lua_settop(L, 4);
+    if (ml->release13) {
+        /* R-DEP-14, 13.0.1: mod.module.reverse_dependencies[self.name] */
+        lua_getfield(L, 4, "module");               /* 5 */
+        if (lua_getfield(L, 5, "reverse_dependencies") == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, 5, "reverse_dependencies");
+        }
+        lua_getfield(L, 1, "name");
+        lua_pushboolean(L, 1);
+        lua_settable(L, -3);
+        lua_settop(L, 4);
+    }
     return 1;
 }
 
@@ -1257,6 +1336,27 @@ static int api_metric(lua_State *L)
     return 1;
 }
 
+/* ---- storage ---- */
+
+/* open_store(name, type): storage is outside the protocol (PROTOCOL.md
+ * §7) but for a global module, which Prosody gives no store
+ * (R-GLOBAL-12): 0.12.3's storagemanager indexes a nil host, 13.0.1's
+ * moduleapi returns nil, "global-storage-not-supported". */
+static int api_open_store(lua_State *L)
+{
+    lua_getfield(L, 1, "host");
+    if (!ml_is_star(L, -1))
+        return luaL_error(L, "open_store: the reference has no storage "
+                             "(PROTOCOL.md §7)");
+    if (ml_self(L)->release13) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "global-storage-not-supported");
+        return 2;
+    }
+    return ml_raise_at(L, ML_SRC_STORAGEMANAGER, 233,
+                       "attempt to index a nil value (field '?')");
+}
+
 /* ---- timers and cron ---- */
 
 /* clock + <value at 'idx'>, as net.server_epoll computes it at 'line'
@@ -1280,19 +1380,23 @@ static void check_arith(lua_State *L, int idx, int line, const char *name)
                 name);
 }
 
-/* A timer's stop and disarm: timers never fire here (no main loop runs,
- * as in the Prosody adapter), so there is nothing to stop. */
+/* A timer's stop and disarm: timer.stop(self.id) (R-TIMER-4). */
 static int timer_stop(lua_State *L)
 {
-    (void)L;
+    lua_getfield(L, 1, "id");
+    ml_timer_stop(L, ml_self(L), lua_tointeger(L, -1));
     return 0;
 }
 
-/* timer:reschedule(delay): nothing to move, but net.server_epoll adds the
- * delay to the clock, which raises for a delay that is not a number. */
+/* timer:reschedule(delay): timer.reschedule(self.id, delay), due 'delay'
+ * after the current time (R-TIMER-4); net.server_epoll adds the delay to
+ * the clock, which raises for a delay that is not a number. */
 static int timer_reschedule(lua_State *L)
 {
     check_arith(L, 2, 114, "time");
+    lua_getfield(L, 1, "id");
+    ml_timer_reschedule(L, ml_self(L), lua_tointeger(L, -1),
+                        lua_tonumber(L, 2));
     return 0;
 }
 
@@ -1320,15 +1424,18 @@ static int api_add_timer(lua_State *L)
     lua_setfield(L, -2, "module_env");
     lua_pushvalue(L, 3);
     lua_setfield(L, -2, "callback");
-    lua_pushinteger(L, ++ml->seq);
-    lua_setfield(L, -2, "id");
+    /* R-TIMER-1: armed; the id is the timer's */
+    ml_timer_add_module(L, ml, -1, lua_tonumber(L, 2));
     lua_createtable(L, 0, 1);
     lua_createtable(L, 0, 3);
-    lua_pushcfunction(L, timer_stop);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_stop, 1);
     lua_setfield(L, -2, "stop");
-    lua_pushcfunction(L, timer_stop);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_stop, 1);
     lua_setfield(L, -2, "disarm");
-    lua_pushcfunction(L, timer_reschedule);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_reschedule, 1);
     lua_setfield(L, -2, "reschedule");
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, -2);
@@ -1457,6 +1564,7 @@ static const luaL_Reg methods[] = {
     { "provides", api_provides },
     { "get_directory", api_get_directory },
     { "add_timer", api_add_timer },
+    { "open_store", api_open_store },
     { "measure", api_measure },
     { "metric", api_metric },
     { "cron", api_cron },

@@ -20,7 +20,8 @@
 /* The capabilities announced in the greeting (PROTOCOL.md §1): the parts
  * of Prosody's module system that libmodlife implements. */
 #define CAPABILITIES \
-    "config reload depends items status shared-data wrappers components"
+    "config reload depends items status shared-data wrappers components " \
+    "start timers"
 #define MAX_LINE 65536                      /* bytes, without the newline */
 #define MAX_WORDS (MAX_LINE / 2 + 1)
 /* Exit status when memory runs out before the greeting: no state to go
@@ -310,6 +311,21 @@ static int command_entry(lua_State *L)
         push_fire_result(d, L, status);
     } else if (strcmp(w[0], "list") == 0) {
         push_list_result(d, L, ml_list(ml, w[1]));
+    } else if (strcmp(w[0], "start") == 0 || strcmp(w[0], "advance") == 0) {
+        /* PROTOCOL.md §9 */
+        const char *why = NULL;
+
+        status = w[0][0] == 's' ? ml_start(ml, &why)
+                                : ml_advance(ml, strtod(w[1], NULL), &why);
+        if (status == ML_OK) {
+            lua_pushliteral(L, "ok");
+        } else if (status == ML_EINVAL) {
+            lua_pushfstring(L, "bad %s", why);
+        } else {
+            lua_pushliteral(L, "raise ");
+            ml_render_value(L, ml, -2);
+            lua_concat(L, 2);
+        }
     } else if (strcmp(w[0], "config") == 0) {
         status = run_config(d, L, w, cmd->count);
         if (status == ML_OK) {
@@ -335,7 +351,7 @@ static const struct {
 } verbs[] = {
     { "activate", 2 }, { "deactivate", 2 }, { "load", 3 }, { "unload", 3 },
     { "reload", 3 }, { "fire", 3 }, { "list", 2 }, { "watch", 2 },
-    { "config", 4 },
+    { "config", 4 }, { "start", 1 }, { "advance", 2 },
 };
 
 /* Whether the words from 'first' to 'count' form one config value: a
@@ -371,6 +387,10 @@ static const char *check_command(char **words, int count)
         for (j = 3; strcmp(words[0], "fire") == 0 && j < count; j++)
             if (!strchr(words[j], '='))
                 return "event data is not KEY=VALUE";
+        if (strcmp(words[0], "advance") == 0 &&
+            (strspn(words[1], "0123456789") != strlen(words[1]) ||
+             strlen(words[1]) > 9))
+            return "usage: advance SECONDS (a whole number)";
         return NULL;
     }
     return "unknown command";
@@ -560,11 +580,22 @@ int main(int argc, char **argv)
     struct driver d = { NULL, LUA_NOREF };
     struct ml_observer observer = { on_log, on_event, &d };
     struct ml_error err;
+    enum ml_release release = ML_RELEASE_0_12;
     int status;
     bool count;
 
+    /* --prosody 13: follow Prosody 13.0.1 (PROTOCOL.md §1, prosody=13);
+     * no "=" in it, which prove's --modlifecase-option would split on. */
+    if (argc == 4 && strcmp(argv[1], "--prosody") == 0 &&
+        (strcmp(argv[2], "13") == 0 || strcmp(argv[2], "0.12") == 0)) {
+        if (argv[2][0] == '1' && argv[2][1] == '3')
+            release = ML_RELEASE_13;
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: %s MODDIR\n", argv[0]);
+        fprintf(stderr, "usage: %s [--prosody 0.12|13] MODDIR\n",
+                argv[0]);
         return 2;
     }
     if (!setup_injection(&count)) {
@@ -572,7 +603,7 @@ int main(int argc, char **argv)
                         "with N > 0\n");
         return 2;
     }
-    d.ml = ml_new(argv[1], &observer, &err);
+    d.ml = ml_new_release(argv[1], &observer, release, &err);
     if (!d.ml) {
         if (err.code == ML_ENOMEM) {
             fprintf(stderr, "modlife-ref: out of memory\n");
@@ -592,7 +623,8 @@ int main(int argc, char **argv)
         ml_free(d.ml);
         return nomem ? EXIT_NOMEM : 1;
     }
-    printf("modlife %d %s\n", PROTOCOL_VERSION, CAPABILITIES);
+    printf("modlife %d %s%s\n", PROTOCOL_VERSION, CAPABILITIES,
+           release == ML_RELEASE_13 ? " prosody=13" : "");
     fflush(stdout);
     serve(&d, stdin);
     ml_free(d.ml);

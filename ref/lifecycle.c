@@ -167,6 +167,8 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
             }
         }
         lua_settop(L, base + 4);
+        /* R-READY-1 (13.0.1): whatever load() and add_host gave. */
+        ml_ready_after_load(L, ml, env);
     }
     if (!lua_toboolean(L, ok)) {
         /* R-LOAD-8, R-LOAD-9: removed from the map of module.host (which
@@ -203,7 +205,7 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
         push_fail(L, ML_TOK_UNKNOWN_HOST);              /* R-LOAD-2 */
         return;
     }
-    /* A number stays a number (R-DEP-14): the logger and file names
+    /* A number stays a number (R-DEP-15): the logger and file names
      * concatenate its text, the maps keep it apart from that text. */
     if (lua_type(L, name) != LUA_TSTRING && lua_type(L, name) != LUA_TNUMBER) {
         /* Found in no map, then concatenated into the logger name. */

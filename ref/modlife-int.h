@@ -92,6 +92,13 @@ struct ml {
     int ref_provider_mt;        /* usermanager's provider_mt */
     int ref_hosts;              /* prosody.hosts: host -> session table */
     int ref_chunks;             /* loader.c: chunk name -> text -> factory */
+    /* timers.c: the server's start and its clock (PROTOCOL.md §9) */
+    bool release13;             /* follows Prosody 13.0.1, not 0.12.3 */
+    bool started;               /* `start` has run */
+    double clock;               /* seconds since the instance was made */
+    lua_Integer timer_seq;      /* timer ids and arming order */
+    int ref_timers;             /* id -> { fn, due = time, seq = order } */
+    int ref_ready;              /* 13.0.1: ready callbacks kept until start */
 };
 
 /* ---- call.c ---- */
@@ -133,6 +140,7 @@ enum ml_token {
     ML_TOK_OPTION_NOT_NUMBER,       /* format: option name */
     ML_TOK_OPTION_NOT_BOOLEAN,      /* format: option name */
     ML_TOK_DEPENDENCY_DISABLED,     /* format: name */
+    ML_TOK_SOFT_DEPENDENCY_DISABLED, /* format: name (13.0.1) */
     ML_TOK__COUNT
 };
 
@@ -148,6 +156,7 @@ enum ml_source {
     ML_SRC_SERVER_EPOLL,        /* net/server_epoll.lua */
     ML_SRC_ARRAY,               /* util/array.lua */
     ML_SRC_FORMAT,              /* util/format.lua */
+    ML_SRC_STORAGEMANAGER,      /* core/storagemanager.lua */
 };
 
 const char *ml_token(enum ml_token token);
@@ -188,7 +197,7 @@ void ml_hosts_release(struct ml *ml);
 
 /* ---- startup.c ---- */
 
-void ml_startup_functions(lua_State *L);
+void ml_startup_functions(lua_State *L, struct ml *ml);
 void ml_startup_prosody(lua_State *L, struct ml *ml, int events);
 void ml_startup_protect(lua_State *L, int prosody);
 
@@ -263,6 +272,18 @@ void ml_array_from(lua_State *L, int value);
 /* ---- manager.c ---- */
 
 int ml_open_modulemanager(lua_State *L);
+
+/* ---- timers.c ---- */
+
+void ml_timers_init(lua_State *L, struct ml *ml, int prosody);
+lua_Integer ml_timer_add(lua_State *L, struct ml *ml, int fn, double delay);
+void ml_timer_add_module(lua_State *L, struct ml *ml, int timer,
+                         double delay);
+void ml_timer_stop(lua_State *L, struct ml *ml, lua_Integer id);
+void ml_timer_reschedule(lua_State *L, struct ml *ml, lua_Integer id,
+                         double delay);
+void ml_ready_schedule(lua_State *L, struct ml *ml, int f);
+void ml_ready_after_load(lua_State *L, struct ml *ml, int env);
 
 /* ---- lifecycle.c ---- */
 

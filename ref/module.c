@@ -60,7 +60,7 @@ void ml_modmap_unref(struct ml *ml, struct ml_modmap *map)
  * The key bytes of the name at 'idx': a string's own bytes, or for a
  * number a NUL byte, 'i' or 'f' and its text in 'buf', since Prosody's
  * maps are Lua tables where the number 123 and the string "123" are two
- * keys (module:depends(123), R-DEP-14) and 2.0 is the key 2. No module
+ * keys (module:depends(123), R-DEP-15) and 2.0 is the key 2. No module
  * name that can load starts with NUL. NULL for any other type.
  */
 static const char *key_at(lua_State *L, int idx, size_t *len,

@@ -193,7 +193,7 @@ static int init_entry(lua_State *L)
     int events;
 
     luaL_openlibs(L);
-    ml_startup_functions(L);
+    ml_startup_functions(L, ml);
     ml_loader_init(L, ml);
     ml_array_init(L);
     preload(L, ml, "util.events", ml_open_util_events);
@@ -205,6 +205,7 @@ static int init_entry(lua_State *L)
     lua_pushvalue(L, events);
     ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
     ml_startup_prosody(L, ml, events);              /* events+1 */
+    ml_timers_init(L, ml, events + 1);
     ml_users_init(L, ml);
     ml_lifecycle_init(L, ml);
     ml_startup_protect(L, events + 1);
@@ -230,6 +231,14 @@ static void set_error(struct ml_error *err, int code, const char *message)
 struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
                   struct ml_error *err)
 {
+    return ml_new_release(moddir, observer, ML_RELEASE_0_12, err);
+}
+
+/* ml_new for 'release' (modlife.h). */
+struct ml *ml_new_release(const char *moddir,
+                          const struct ml_observer *observer,
+                          enum ml_release release, struct ml_error *err)
+{
     struct ml *ml;
     size_t len;
     int status;
@@ -241,6 +250,7 @@ struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
     ml = ml_calloc(1, sizeof(*ml));
     if (!ml)
         goto out_nomem;
+    ml->release13 = release == ML_RELEASE_13;
     ml_map_init(&ml->hosts);
     ml_map_init(&ml->modmaps);
     if (observer)

@@ -157,6 +157,8 @@ struct mlr_case {
 	char *rules; /* as written, single-space separated after parsing */
 	char *tags;  /* idem, "" when absent */
 	char *needs; /* capability words, idem, "" when absent */
+	char *versions; /* releases it applies to, idem, "" (all) when absent */
+	const char *release; /* the release whose lines it holds (mlr_releases) */
 	struct mlr_module *modules;
 	size_t nmodules;
 	struct mlr_step *steps;
@@ -177,6 +179,16 @@ void mlr_case_release(struct mlr_case *c);
 bool mlr_is_result_line(const char *line);
 bool mlr_item_has_result_line(const struct mlr_item *it);
 bool mlr_is_capability(const char *word, size_t n);
+extern const char *const mlr_releases[];
+extern const size_t mlr_nreleases;
+const char *mlr_release(const char *word, size_t n);
+bool mlr_case_applies(const struct mlr_case *c, const char *release);
+int mlr_case_parse_release(struct mlr_case *c, const char *path,
+			   const char *data, size_t size, unsigned flags,
+			   const char *release, struct mlr_error *err);
+int mlr_case_load_release(struct mlr_case *c, const char *path,
+			  unsigned flags, const char *release,
+			  struct mlr_error *err);
 bool mlr_step_has_lines(const struct mlr_step *s);
 
 /* ---- match.c ---- */
@@ -293,13 +305,13 @@ void mlr_outcome_release(struct mlr_outcome *o);
  */
 #define MLR_RUN_RECORD 1u
 
-int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
+int mlr_run_case(struct mlr_case *c, char *const *driver_argv,
 		 double timeout, unsigned flags, struct mlr_outcome *o);
 void mlr_run_cleanup(void);
 
 /* ---- record.c ---- */
 
-int mlr_record(const struct mlr_case *c, char *const *driver_argv,
+int mlr_record(struct mlr_case *c, char *const *driver_argv,
 	       double timeout, bool force, FILE *out, struct mlr_buf *why);
 
 /* ---- expect.c ---- */

@@ -51,7 +51,7 @@ void mlr_run_cleanup(void)
 }
 
 struct run {
-	const struct mlr_case *c;
+	struct mlr_case *c;
 	struct mlr_outcome *o;
 	struct mlr_driver d;
 	double timeout;
@@ -365,6 +365,59 @@ static bool lacks_capability(struct run *r)
 	return lacks;
 }
 
+/*
+ * CASES.md "Versions": the release the driver follows is its greeting's
+ * "prosody=RELEASE" word, none meaning the first (0.12). A case that
+ * does not apply to it is skipped (true, skip_reason filled); one that
+ * does is read again as that release sees it, unless it already is.
+ * An unknown release or a case that cannot be read again is a failure
+ * (reason given, false).
+ */
+static bool other_release(struct run *r)
+{
+	const char *q = mlr_buf_str(&r->announced);
+	const char *release = mlr_releases[0];
+	struct mlr_case again;
+	struct mlr_error e;
+
+	while (*q) {
+		size_t len;
+
+		q++; /* the space before each word */
+		len = strcspn(q, " ");
+		if (len > 8 && !strncmp(q, "prosody=", 8)) {
+			release = mlr_release(q + 8, len - 8);
+			if (!release) {
+				reason(r, "the driver follows %.*s, a release "
+				       "the runner does not know (%s%s)",
+				       (int)(len > 100 ? 100 : len), q,
+				       "CASES.md: 0.12 13", "");
+				return false;
+			}
+		}
+		q += len;
+	}
+	if (!mlr_case_applies(r->c, release)) {
+		mlr_buf_addf(&r->o->skip_reason, "applies to prosody %s only "
+			     "(the driver follows %s)", r->c->versions,
+			     release);
+		return true;
+	}
+	if (release == r->c->release)
+		return false;
+	if (mlr_case_load_release(&again, r->c->path,
+				  (r->flags & MLR_RUN_RECORD)
+					  ? MLR_CASE_PROTOTYPE : 0,
+				  release, &e)) {
+		reason(r, "%s:%u: %s", r->c->path, e.line, e.message);
+		mlr_case_release(&again);
+		return false;
+	}
+	mlr_case_release(r->c);
+	*r->c = again;
+	return false;
+}
+
 /* After the last step: EOF, nothing more written, exit status 0. */
 static int finish(struct run *r)
 {
@@ -460,7 +513,7 @@ static int start(struct run *r, char *const *driver_argv)
  * MLR_IO_INTERRUPT when the runner got a termination signal (everything
  * is cleaned up either way).
  */
-int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
+int mlr_run_case(struct mlr_case *c, char *const *driver_argv,
 		 double timeout, unsigned flags, struct mlr_outcome *o)
 {
 	struct run r;
@@ -483,7 +536,9 @@ int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
 		 * nothing written), so a driver that cannot is not hidden
 		 * behind a skip, and nothing is left running either way.
 		 */
-		if (!rc && !o->message.len && lacks_capability(&r)) {
+		if (!rc && !o->message.len &&
+		    (lacks_capability(&r) || other_release(&r)) &&
+		    !o->message.len) {
 			o->skipped = true;
 			rc = finish(&r);
 			o->pass = !rc && !o->message.len &&
