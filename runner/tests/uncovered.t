@@ -80,6 +80,21 @@ like($out, qr/boundary\.case: checks quirk R-TOY-2 but lacks the tag quirk/, 'qu
 is($rc, 1, '... exit 1');
 case('boundary', 'R-TOY-1.2');
 
+# A version rule's clauses count for the rule: some case of it must run
+# for each release (`versions:`, spec/CASES.md).
+write_file('spec/rules/01-toy.md', "- **R-TOY-1** (defined). [.1] a [.2] b\n" .
+	"- **R-TOY-2** (defined, quirk). c\n- **R-TOY-3** (version). [.1] d [.2] e\n");
+case('v1', 'R-TOY-3', undef);
+case('v2', 'R-TOY-3.2', undef);
+($rc, $out) = tool('uncovered');
+is($out, '', 'a version rule whose cases run for both releases');
+write_file('cases/toy/v1.case', "id: v1\ntitle: t\nrules: R-TOY-3.1\nversions: 0.12\n\n=== transcript\n> list a\nok\n");
+write_file('cases/toy/v2.case', "id: v2\ntitle: t\nrules: R-TOY-3.2\nversions: 0.12\n\n=== transcript\n> list a\nok\n");
+($rc, $out) = tool('uncovered');
+is($out, "R-TOY-3 (version): no case runs for Prosody 13\n", '... its clauses all run for 0.12 only: reported once, for the rule');
+is($rc, 1, '... exit 1');
+unlink "$tmp/cases/toy/v1.case", "$tmp/cases/toy/v2.case";
+
 write_file('spec/rules/01-toy.md', "- **R-TOY-1** (defined). [.1] a [.3] b\n");
 ($rc, $out) = tool('uncovered');
 isnt($rc, 0, 'clause markers out of order: fails');
