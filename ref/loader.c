@@ -267,7 +267,7 @@ static int compile(lua_State *L, struct ml *ml, int text, int chunkname,
     size_t len;
     int status, cache;
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_chunks);
+    ml_push_ref(L, ml->ref_chunks, LUA_TTABLE);
     cache = lua_gettop(L);
     lua_pushvalue(L, chunkname);
     if (lua_rawget(L, cache) == LUA_TTABLE) {
@@ -368,17 +368,17 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
             lua_replace(L, base + 1);
             continue;
         }
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_open);
+        ml_push_ref(L, ml->ref_io_open, LUA_TFUNCTION);
         lua_pushvalue(L, base + 2);
         lua_call(L, 1, 2);                              /* file, err */
         lua_copy(L, base + 4, base + 1);
         if (lua_isnil(L, base + 3))
             continue;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_read);
+        ml_push_ref(L, ml->ref_io_read, LUA_TFUNCTION);
         lua_pushvalue(L, base + 3);
         lua_pushliteral(L, "a");
         lua_call(L, 2, 1);                              /* base + 5 */
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_close);
+        ml_push_ref(L, ml->ref_io_close, LUA_TFUNCTION);
         lua_pushvalue(L, base + 3);
         lua_call(L, 1, 0);
         content = lua_tolstring(L, base + 5, &len);

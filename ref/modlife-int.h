@@ -104,11 +104,17 @@ struct ml {
 /* ---- call.c ---- */
 
 int ml_pcall_traceback(lua_State *L, int nargs, int nresults);
+int ml_pcall_traceback_k(lua_State *L, int nargs, int nresults,
+                         lua_KContext ctx, lua_KFunction k);
+int ml_pcall_traceback_end(lua_State *L, int status, int handler);
 void ml_checkstack(lua_State *L, int n);
 bool ml_is_memory_error(lua_State *L, int status);
 void ml_method_call(lua_State *L, int obj, const char *method, int nargs,
                     int nresults);
 struct ml *ml_self(lua_State *L);
+int ml_upvalue(lua_State *L, int i, int type, const char *name);
+void ml_check_registry(lua_State *L, int idx, int type, const char *what);
+void ml_push_ref(lua_State *L, int ref, int type);
 bool ml_is_star(lua_State *L, int idx);
 
 /* ---- sort.c ---- */
@@ -165,6 +171,14 @@ void ml_push_token(lua_State *L, enum ml_token token);
 int ml_raise_at(lua_State *L, enum ml_source file, int line,
                 const char *fmt, ...);
 
+/* call.c: checks and loops over values that module code may replace,
+ * raising what Prosody's Lua raises, at its line */
+bool ml_has_metamethod(lua_State *L, int idx, const char *event);
+bool ml_is_indexable(lua_State *L, int idx);
+bool ml_is_callable(lua_State *L, int idx);
+void ml_pairs(lua_State *L, int idx, enum ml_source file, int line);
+bool ml_pairs_next(lua_State *L, int it);
+
 /* ---- events.c ---- */
 
 void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len);
@@ -173,6 +187,9 @@ int ml_open_util_events(lua_State *L);
 void ml_events_add(lua_State *L, int events, int name, int handler, int prio);
 void ml_events_remove(lua_State *L, int events, int name, int handler);
 int ml_events_fire(lua_State *L, int events, int name, int data);
+int ml_events_fire_k(lua_State *L, int events, int name, int data,
+                     lua_KFunction k);
+int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k);
 int ml_object_add_handler(lua_State *L, int object, int name, int handler,
                           int prio, int nresults);
 int ml_object_remove_handler(lua_State *L, int object, int name, int handler,
@@ -228,6 +245,9 @@ void ml_module_names(lua_State *L, struct ml_modmap *map);
 void ml_get_module(lua_State *L, struct ml *ml, int host, int name);
 bool ml_module_has_method(lua_State *L, int env, const char *method);
 int ml_module_call(lua_State *L, int env, const char *method, int nargs);
+int ml_module_call_k(lua_State *L, int env, const char *method, int nargs,
+                     lua_KContext ctx, lua_KFunction k);
+int ml_module_call_end(lua_State *L, int status, int base);
 
 /* ---- format.c ---- */
 
@@ -235,7 +255,7 @@ int ml_format(lua_State *L);
 
 /* ---- log.c ---- */
 
-void ml_log_new(lua_State *L, struct ml *ml, int name);
+void ml_log_new(lua_State *L, int name);
 void ml_log_method(lua_State *L, int log);
 
 /* ---- loader.c ---- */
@@ -247,8 +267,8 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env);
 
 void ml_api_init(lua_State *L, struct ml *ml);
 void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state);
-void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
-                     int genv);
+void ml_api_new_host(lua_State *L, int host, int name, int genv);
+bool ml_api_is_tracking(lua_State *L, int idx);
 
 /* ---- config.c ---- */
 
@@ -289,6 +309,10 @@ void ml_ready_after_load(lua_State *L, struct ml *ml, int env);
 
 void ml_lifecycle_init(lua_State *L, struct ml *ml);
 void ml_lc_load(lua_State *L, struct ml *ml, int host, int name);
+void ml_lc_load_k(lua_State *L, struct ml *ml, int host, int name,
+                  lua_KFunction k);
+void ml_lc_load_end(lua_State *L, struct ml *ml, int host, int name,
+                    lua_KFunction k, lua_KContext ctx, int status);
 void ml_lc_unload(lua_State *L, struct ml *ml, int host, int name);
 void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name);
 

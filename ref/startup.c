@@ -83,7 +83,7 @@ static int general_log(lua_State *L)
 static int lock_globals(lua_State *L)
 {
     lua_pushglobaltable(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, ml_upvalue(L, 1, LUA_TTABLE, "locked_globals_mt"));
     lua_setmetatable(L, -2);
     return 0;
 }

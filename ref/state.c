@@ -169,16 +169,13 @@ const char *ml_moddir(const struct ml *ml)
     return ml->moddir;
 }
 
-/* package.preload[name] = opener, with ml as its upvalue: the libraries
- * module code can require, as a server's package.path makes them
- * reachable. */
-static void preload(lua_State *L, struct ml *ml, const char *name,
-                    lua_CFunction opener)
+/* package.preload[name] = opener: the libraries module code can require,
+ * as a server's package.path makes them reachable. */
+static void preload(lua_State *L, const char *name, lua_CFunction opener)
 {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, opener, 1);
+    lua_pushcfunction(L, opener);
     lua_setfield(L, -2, name);
     lua_pop(L, 2);
 }
@@ -196,8 +193,8 @@ static int init_entry(lua_State *L)
     ml_startup_functions(L, ml);
     ml_loader_init(L, ml);
     ml_array_init(L);
-    preload(L, ml, "util.events", ml_open_util_events);
-    preload(L, ml, "core.modulemanager", ml_open_modulemanager);
+    preload(L, "util.events", ml_open_util_events);
+    preload(L, "core.modulemanager", ml_open_modulemanager);
     ml_config_init(L, ml);
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);
@@ -270,6 +267,7 @@ struct ml *ml_new_release(const char *moddir,
     if (!ml->L)
         goto out_free;
     lua_setallocf(ml->L, ml_lua_alloc, NULL);
+    memcpy(lua_getextraspace(ml->L), &ml, sizeof(ml));     /* ml_self */
     lua_pushcfunction(ml->L, init_entry);
     lua_pushlightuserdata(ml->L, ml);
     status = lua_pcall(ml->L, 1, 0, 0);

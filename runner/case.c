@@ -6,11 +6,16 @@
  * in the case, and saying so with FILE:LINE is cheaper than debugging a
  * mysterious failure against every implementation.
  */
+/* realpath(3), for the area of a case named as "./x.case" (area_of). */
+#define _XOPEN_SOURCE 700
 #include "mlr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct parser {
 	struct mlr_case *c;
@@ -230,20 +235,43 @@ static char *base_name(const char *path)
 	return mlr_xstrdup(slash ? slash + 1 : path);
 }
 
-/* The folder the case lives in: its area (CASES.md). */
+/*
+ * The folder the case lives in: its area (CASES.md), "shared" for
+ * cases/shared/x.case and for any other DIR/shared/x.case. A folder
+ * written as "." or ".." ("x.case", "./x.case") is resolved to its name;
+ * "-" when there is none (the root, or a folder that cannot be resolved).
+ */
 static char *area_of(const char *path)
 {
 	const char *end = strrchr(path, '/');
 	const char *start;
+	char *area, *dir, *real;
 
 	while (end && end > path && end[-1] == '/')
 		end--;
-	if (!end || end == path)
-		return mlr_xstrdup("");
-	start = end;
-	while (start > path && start[-1] != '/')
-		start--;
-	return mlr_xstrndup(start, (size_t)(end - start));
+	if (!end) {
+		start = end = path;
+	} else {
+		start = end;
+		while (start > path && start[-1] != '/')
+			start--;
+	}
+	area = mlr_xstrndup(start, (size_t)(end - start));
+	if (*area && strcmp(area, ".") && strcmp(area, ".."))
+		return area;
+	free(area);
+	dir = end == path ? mlr_xstrdup(*path == '/' ? "/" : ".")
+			  : mlr_xstrndup(path, (size_t)(end - path));
+	real = realpath(dir, NULL);
+	free(dir);
+	if (real) {
+		const char *slash = strrchr(real, '/');
+
+		area = mlr_xstrdup(slash && slash[1] ? slash + 1 : "-");
+		free(real);
+		return area;
+	}
+	return mlr_xstrdup("-");
 }
 
 static int header_line(struct parser *p, const char *line, unsigned *seen)
@@ -290,6 +318,7 @@ static int header_line(struct parser *p, const char *line, unsigned *seen)
 		break;
 	case 2:
 		p->c->rules = normalise_words(trimmed);
+		p->c->rules_line = p->lineno;
 		free(trimmed);
 		break;
 	case 3:
@@ -541,6 +570,20 @@ static int finish_step(struct parser *p)
 			    "the last expected line of step '> %s' must be "
 			    "its result line (ok, fail, raise or bad)",
 			    s->command.text);
+	/* A closing group must hold the result line, or a glob for it. */
+	if (last->kind != MLR_ITEM_LINE && !mlr_item_has_result_line(last)) {
+		size_t m, j;
+
+		for (m = 0; m < last->nmembers; m++)
+			for (j = 0; j < last->members[m].nlines; j++)
+				if (!strncmp(last->members[m].lines[j].text,
+					     "{*}", 3))
+					return 0;
+		return fail(p, last->lineno,
+			    "step '> %s' ends with a group that holds no "
+			    "result line (ok, fail, raise or bad): it can "
+			    "never pass", s->command.text);
+	}
 	return 0;
 }
 
@@ -708,6 +751,10 @@ static int transcript_line(struct parser *p, const char *line)
 		return fail(p, p->lineno,
 			    "carriage return in the transcript (CRLF line "
 			    "endings?)");
+	/* PROTOCOL.md §8: no output line is longer; it could never match. */
+	if (strlen(line) > MLR_MAX_LINE)
+		return fail(p, p->lineno, "line longer than %u bytes, the "
+			    "protocol's limit (PROTOCOL.md §8)", MLR_MAX_LINE);
 	if (is_blank_or_comment(line))
 		return 0;
 
@@ -906,21 +953,44 @@ static void module_line(struct parser *p, const char *line, size_t len)
 	m->text[m->len] = '\0';
 }
 
+/*
+ * A case file is a regular file of at most MLR_MAX_CASE_BYTES (CASES.md),
+ * opened without blocking: a FIFO given as a case is refused, not waited
+ * on, and a huge file is refused before it is parsed (issue 11).
+ */
 static int read_file(const char *path, struct mlr_buf *data,
 		     struct mlr_error *err)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = NULL;
 	char chunk[8192];
+	struct stat st;
 	size_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 
-	if (!f) {
-		err->line = 0;
+	err->line = 0;
+	if (fd < 0 || fstat(fd, &st) || !(f = fdopen(fd, "rb"))) {
 		snprintf(err->message, sizeof err->message,
 			 "cannot open: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err->message, sizeof err->message,
+			 "not a regular file");
+		fclose(f);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (data->len + n > MLR_MAX_CASE_BYTES) {
+			snprintf(err->message, sizeof err->message,
+				 "the case file is larger than %u bytes "
+				 "(CASES.md)", MLR_MAX_CASE_BYTES);
+			fclose(f);
+			return -1;
+		}
 		mlr_buf_add(data, chunk, n);
+	}
 	if (ferror(f)) {
 		err->line = 0;
 		snprintf(err->message, sizeof err->message,
