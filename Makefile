@@ -41,10 +41,10 @@
 #                        (mk/mutants.mk, tools/mutants)
 #   make mutants MUTANT=N   ... only mutant N
 #   make mutants-results    make mutants into results/mutants.md, RESULTS.md
-#   make uncovered       spec rules that no case names (fails if any);
+#   make uncovered       spec clauses that no case names (fails if any);
 #                        CASES= and the selection knobs: those cases only
 #   make rule-ids        rule ids cited in code and docs that spec/ lacks
-#   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
+#   make spec-index      regenerate the clause -> cases index of spec/SPEC.md
 #   make fuzz            libFuzzer: regressions, then each harness for
 #                        FUZZ_SECONDS (default 60) (mk/fuzz.mk, fuzz/README.md)
 #   make fuzz-regress    every fuzz/regressions/H/* once
