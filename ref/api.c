@@ -1378,6 +1378,11 @@ static int api_get_option_path(lua_State *L)
 /* ---- metrics (statsmanager with statistics disabled, as in 0.12.3's
  * default configuration) ---- */
 
+/* Registry keys (their addresses) of the measure function and the metric
+ * dummy: one of each per server, as statsmanager has (R-HELPER-3,
+ * R-HELPER-4). */
+static const char measure_key, metric_key;
+
 /* The measure function of a server without statistics: returns itself. */
 static int stats_measure(lua_State *L)
 {
@@ -1399,10 +1404,17 @@ static int api_measure(lua_State *L)
     lua_pushvalue(L, 4);
     lua_setfield(L, -2, "conf");
     ml_method_call(L, 1, "add_item", 2, 0);
-    lua_pushnil(L);
-    lua_pushcclosure(L, stats_measure, 1);
-    lua_pushvalue(L, -1);
-    lua_setupvalue(L, -2, 1);
+    /* R-HELPER-3: statsmanager's one measure function, made once per
+     * server and kept in the registry. */
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &measure_key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        lua_pushcclosure(L, stats_measure, 1);
+        lua_pushvalue(L, -1);
+        lua_setupvalue(L, -2, 1);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &measure_key);
+    }
     return 1;
 }
 
@@ -1428,21 +1440,31 @@ static int api_metric(lua_State *L)
 {
     lua_settop(L, 7);
     lua_getfield(L, 1, "host");
-    if (!ml_is_star(L, 8) && lua_type(L, 6) != LUA_TTABLE &&
+    /* R-HELPER-4: 13.0.1 no longer raises for label keys that are not a
+     * list. */
+    if (!ml_self(L)->release13 && !ml_is_star(L, 8) &&
+        lua_type(L, 6) != LUA_TTABLE &&
         lua_type(L, 6) != LUA_TSTRING &&
         luaL_getmetafield(L, 6, "__len") == LUA_TNIL)
         return ml_raise_at(L, ML_SRC_ARRAY, 212, "attempt to get length of "
                            "a %s value (local 'ina')", luaL_typename(L, 6));
     lua_settop(L, 7);
-    lua_newtable(L);                                /* 8: the dummy */
-    lua_createtable(L, 0, 3);
-    lua_pushcfunction(L, dummy_self);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, dummy_self);
-    lua_setfield(L, -2, "__call");
-    lua_pushcfunction(L, dummy_drop);
-    lua_setfield(L, -2, "__newindex");
-    lua_setmetatable(L, 8);
+    /* R-HELPER-4: statsmanager's one dummy, made once per server and
+     * kept in the registry. */
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &metric_key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_newtable(L);                            /* 8: the dummy */
+        lua_createtable(L, 0, 3);
+        lua_pushcfunction(L, dummy_self);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, dummy_self);
+        lua_setfield(L, -2, "__call");
+        lua_pushcfunction(L, dummy_drop);
+        lua_setfield(L, -2, "__newindex");
+        lua_setmetatable(L, 8);
+        lua_pushvalue(L, 8);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &metric_key);
+    }
     lua_pushliteral(L, "metric");
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, 3);
