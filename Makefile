@@ -48,6 +48,8 @@
 #   STRICT=1                a known failure (EXPECT todo) that passes is a
 #                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
+#   SERVER=0                IMPL=prosody: start Prosody for every case instead
+#                           of forking one start-up (adapters/prosody/README.md)
 #   JUNIT=FILE              make check: write JUnit XML for CI to FILE
 #                           (prove --formatter TAP::Formatter::JUnit) instead
 #                           of prove's console summary
@@ -115,7 +117,12 @@ DRIVER := $(abspath $(REF_DRIVER))
 DRIVER_DEPS := $(REF_DRIVER)
 else ifeq ($(IMPL),prosody)
 DRIVER := $(abspath $(PROSODY_DRIVER))
-DRIVER_DEPS := prosody-setup
+DRIVER_DEPS := prosody-setup prosody-server
+# One Prosody start-up per run, forked for each case (adapters/prosody/
+# README.md, "Fork server"); SERVER=0 starts Prosody for every case.
+ifneq ($(SERVER),0)
+CHECK_WRAP := adapters/prosody/with-server
+endif
 else
 DRIVER := $(IMPL)
 DRIVER_DEPS :=
@@ -194,7 +201,7 @@ check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
-		$(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+		$(JUNIT_ENV) $(PROVE_ENV) $(CHECK_WRAP) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
 			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
 			$$cases $(JUNIT_OUT) || \
 		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
