@@ -155,7 +155,8 @@ static void push_subtable(lua_State *L, int key)
 
 /* hook_object_event(object, event, handler, priority): record the hook as
  * event_handlers[object][event][handler] (unload removes every recorded
- * hook, R-EV-9), then object.add_handler(event, handler, priority). */
+ * hook, R-EV-9), then object.add_handler(event, handler, priority), whose
+ * results it returns (R-EV-21). */
 static int api_hook_object_event(lua_State *L)
 {
     int key;
@@ -179,8 +180,7 @@ static int api_hook_object_event(lua_State *L)
     lua_pushboolean(L, 1);
     lua_rawset(L, -3);
     lua_settop(L, 5);
-    ml_object_add_handler(L, 2, 3, 4, 5);
-    return 0;
+    return ml_object_add_handler(L, 2, 3, 4, 5);
 }
 
 /* Whether the table on top of the stack is empty. */
@@ -221,8 +221,17 @@ static int api_unhook_object_event(lua_State *L)
         }
     }
     lua_settop(L, 4);
-    ml_object_remove_handler(L, 2, 3, 4);
-    return 0;
+    return ml_object_remove_handler(L, 2, 3, 4);
+}
+
+/* Calls self:METHOD with the 'nargs' arguments on top of the stack and
+ * returns all its results (R-EV-21: return self:hook_object_event(...)). */
+static int tail_method(lua_State *L, const char *method, int nargs)
+{
+    int base = lua_gettop(L) - nargs;
+
+    ml_method_call(L, 1, method, nargs, LUA_MULTRET);
+    return lua_gettop(L) - base;
 }
 
 /* self:hook_object_event(<events on top>, event, handler, priority) with
@@ -233,8 +242,7 @@ static int hook_on(lua_State *L, int nargs)
 
     for (i = 0; i < nargs; i++)
         lua_pushvalue(L, 2 + i);
-    ml_method_call(L, 1, "hook_object_event", nargs + 1, 0);
-    return 0;
+    return tail_method(L, "hook_object_event", nargs + 1);
 }
 
 /* R-EV-8: host events, global events for "*". */
@@ -276,8 +284,7 @@ static int api_wrap_object_event(lua_State *L)
     }
     lua_pushvalue(L, 3);
     lua_pushvalue(L, 4);
-    ml_method_call(L, 1, "hook_object_event", 3, 0);
-    return 0;
+    return tail_method(L, "hook_object_event", 3);
 }
 
 /* wrap_event(event, handler): wrap an event of the module's own events
@@ -288,24 +295,22 @@ static int api_wrap_event(lua_State *L)
     push_self_events(L, ml_self(L));
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
-    ml_method_call(L, 1, "wrap_object_event", 3, 0);
-    return 0;
+    return tail_method(L, "wrap_object_event", 3);
 }
 
 static int api_unhook(lua_State *L)
 {
     lua_settop(L, 3);
-    push_self_events(L, ml_self(L));
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, 3);
-    ml_method_call(L, 1, "unhook_object_event", 3, 0);
     if (ML_MUTANT_IS(61)) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
         lua_pushvalue(L, 2);
         lua_pushvalue(L, 3);
         ml_method_call(L, 1, "unhook_object_event", 3, 0);
     }
-    return 0;
+    push_self_events(L, ml_self(L));
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    return tail_method(L, "unhook_object_event", 3);
 }
 
 /* The handler hook_tag installs: handler(data.origin, data.stanza, data). */

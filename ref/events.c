@@ -698,14 +698,19 @@ int ml_events_fire(lua_State *L, int events, int name, int data)
  * object.add_handler(name, handler, priority) for any events-like object
  * (moduleapi's hook_object_event): directly for events objects of ref/,
  * through the object's own add_handler field otherwise (a wrappers
- * table, a module's own object). 'prio' may be 0.
+ * table, a module's own object). 'prio' may be 0. Leaves what the call
+ * returned on the stack and returns how many (R-EV-21: none for events
+ * objects, whose add_handler returns nothing).
  */
-void ml_object_add_handler(lua_State *L, int object, int name, int handler,
-                           int prio)
+int ml_object_add_handler(lua_State *L, int object, int name, int handler,
+                          int prio)
 {
+    int top = lua_gettop(L);
+
     if (ml_events_is(L, object)) {
         ml_events_add(L, object, name, handler, prio);
-        return;
+        lua_settop(L, top);
+        return 0;
     }
     lua_getfield(L, object, "add_handler");
     lua_pushvalue(L, name);
@@ -714,21 +719,26 @@ void ml_object_add_handler(lua_State *L, int object, int name, int handler,
         lua_pushvalue(L, prio);
     else
         lua_pushnil(L);
-    lua_call(L, 3, 0);
+    lua_call(L, 3, LUA_MULTRET);
+    return lua_gettop(L) - top;
 }
 
 /* object.remove_handler(name, handler), as ml_object_add_handler. */
-void ml_object_remove_handler(lua_State *L, int object, int name,
-                              int handler)
+int ml_object_remove_handler(lua_State *L, int object, int name,
+                             int handler)
 {
+    int top = lua_gettop(L);
+
     if (ml_events_is(L, object)) {
         ml_events_remove(L, object, name, handler);
-        return;
+        lua_settop(L, top);
+        return 0;
     }
     lua_getfield(L, object, "remove_handler");
     lua_pushvalue(L, name);
     lua_pushvalue(L, handler);
-    lua_call(L, 2, 0);
+    lua_call(L, 2, LUA_MULTRET);
+    return lua_gettop(L) - top;
 }
 
 /* events.add_handler(name, handler, priority), bound to upvalue 1 (the

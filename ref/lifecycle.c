@@ -340,7 +340,8 @@ static void remove_hooks(lua_State *L, int api)
             lua_pushnil(L);
             while (lua_next(L, event + 1) != 0) {
                 lua_pop(L, 1);
-                ml_object_remove_handler(L, object, event, lua_gettop(L));
+                lua_pop(L, ml_object_remove_handler(L, object, event,
+                                                    lua_gettop(L)));
             }
             lua_pop(L, 1);
         }

@@ -175,10 +175,10 @@ int ml_open_util_events(lua_State *L);
 void ml_events_add(lua_State *L, int events, int name, int handler, int prio);
 void ml_events_remove(lua_State *L, int events, int name, int handler);
 int ml_events_fire(lua_State *L, int events, int name, int data);
-void ml_object_add_handler(lua_State *L, int object, int name, int handler,
-                           int prio);
-void ml_object_remove_handler(lua_State *L, int object, int name,
-                              int handler);
+int ml_object_add_handler(lua_State *L, int object, int name, int handler,
+                          int prio);
+int ml_object_remove_handler(lua_State *L, int object, int name,
+                             int handler);
 
 /* ---- host.c ---- */
 

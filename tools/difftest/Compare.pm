@@ -1,0 +1,143 @@
+# Compare.pm - does the reference's transcript of a scenario match
+# Prosody's? (tools/difftest, README.md there)
+#
+# Both transcripts come from the runner's record mode (runner/record.c),
+# so they are the drivers' lines as the runner reads them. A step matches
+# when its lines are equal, or when they differ only by an order that a
+# spec rule leaves unspecified:
+#
+#   R-HOST-8   the unloads of a deactivation,
+#   R-DEP-10   the unloads or reloads of several dependents,
+#       both: the step is the same prefix and suffix around blocks that
+#       each end with one `module-unloaded` (or `module-reloaded`) event,
+#       in any order;
+#   R-UNLOAD-6 the item keys of an unload: runs of `item-removed/KEY`
+#       events (with the lines their handlers log) in any order, each
+#       key's run intact.
+#
+# Every other order is compared as it is (the generator avoids the other
+# unspecified orders: Gen.pm). as_groups writes such a step of a finding
+# with the case format's `{ any order` group, so that the finding passes
+# on Prosody whatever order Prosody takes next time.
+package Compare;
+use strict;
+use warnings;
+
+# Splits LINES into (prefix, [blocks], suffix) at lines matching DELIM
+# (each block ends with one), the prefix being the first K lines.
+sub split_blocks {
+	my ($lines, $delim, $k) = @_;
+	my @l = @$lines;
+	my @pre = splice @l, 0, $k;
+	my ($last) = grep { $l[$_] =~ $delim } reverse 0 .. $#l;
+	return unless defined $last;
+	my @suf = splice @l, $last + 1;
+	my (@blocks, @cur);
+	for (@l) {
+		push @cur, $_;
+		if ($_ =~ $delim) { push @blocks, [@cur]; @cur = () }
+	}
+	return (\@pre, \@blocks, \@suf);
+}
+
+sub same_multiset {
+	my ($a, $b) = @_;
+	return 0 unless @$a == @$b;
+	my %n;
+	$n{ join "\n", @$_ }++ for @$a;
+	$n{ join "\n", @$_ }-- for @$b;
+	return !grep { $_ } values %n;
+}
+
+sub eq_lines { my ($a, $b) = @_; return join("\n", @$a) eq join("\n", @$b); }
+
+# R-DEP-6 with R-HOST-8: a dependent is unloaded either by its
+# dependency's auto-unload, when the dependency goes first (its block then
+# holds the `Auto-unloading` line), or directly (cases/depends/
+# deactivate-with-dependent.case: "one of").
+sub strip_auto {
+	my ($blocks) = @_;
+	return [ map { [ grep { !/^log \S+ info Auto-unloading due to unload of / } @$_ ] } @$blocks ];
+}
+
+# R-HOST-8, R-DEP-10: blocks ending at module-unloaded/-reloaded events.
+my $UNLOAD_DELIM = qr/^event \S+ module-(?:unloaded|reloaded) /;
+
+sub blocks_permuted {
+	my ($p, $r) = @_;
+	my ($first) = grep { $p->[$_] =~ $UNLOAD_DELIM } 0 .. $#$p;
+	return 0 unless defined $first;
+	for my $k (0 .. $first) {
+		my ($pp, $pb, $ps) = split_blocks($p, $UNLOAD_DELIM, $k);
+		my ($rp, $rb, $rs) = split_blocks($r, $UNLOAD_DELIM, $k);
+		next unless $pp && $rp && @$pb >= 2;
+		return { k => $k } if eq_lines($pp, $rp) && eq_lines($ps, $rs) &&
+			same_multiset(strip_auto($pb), strip_auto($rb));
+	}
+	return 0;
+}
+
+# R-UNLOAD-6: units = an item-removed event and the log lines after it;
+# consecutive units of one key form that key's run.
+sub key_runs {
+	my ($lines) = @_;
+	my ($start) = grep { $lines->[$_] =~ m{^event \S+ item-removed/} } 0 .. $#$lines;
+	return unless defined $start;
+	my $i = $start;
+	my (@runs, $key);
+	while ($i < @$lines && $lines->[$i] =~ m{^event \S+ item-removed/(\S+)}) {
+		my $k = $1;
+		my @unit = ($lines->[$i++]);
+		# A handler of the event logs it by name (Gen.pm); other lines are
+		# the step's own.
+		push @unit, $lines->[$i++] while $i < @$lines && $lines->[$i] =~ m{^log .*item-removed/};
+		if (defined $key && $key eq $k) { push @{ $runs[-1] }, @unit }
+		else { push @runs, [@unit]; $key = $k }
+	}
+	return ([ @$lines[0 .. $start - 1] ], \@runs, [ @$lines[$i .. $#$lines] ]);
+}
+
+sub keys_permuted {
+	my ($p, $r) = @_;
+	my ($pp, $pr, $ps) = key_runs($p);
+	my ($rp, $rr, $rs) = key_runs($r);
+	return 0 unless $pp && $rp && @$pr >= 2;
+	return eq_lines($pp, $rp) && eq_lines($ps, $rs) && same_multiset($pr, $rr);
+}
+
+# Does step R (the reference's lines) match step P (Prosody's)? Returns
+# '' for equal, the rule id that allows the difference, or undef.
+sub step_match {
+	my ($cmd, $p, $r) = @_;
+	return '' if eq_lines($p, $r);
+	if ($cmd =~ /^(?:deactivate|unload|reload) / && blocks_permuted($p, $r)) {
+		return $cmd =~ /^deactivate/ ? 'R-HOST-8' : 'R-DEP-10';
+	}
+	return 'R-UNLOAD-6' if $cmd =~ /^(?:deactivate|unload|reload) / && keys_permuted($p, $r);
+	return undef;
+}
+
+# Prosody's lines of one step for a case file: where the step has an
+# order R-HOST-8 / R-DEP-10 / R-UNLOAD-6 leave open, as a group.
+sub as_groups {
+	my ($cmd, $p) = @_;
+	return $p unless $cmd =~ /^(?:deactivate|unload|reload) /;
+	my ($first) = grep { $p->[$_] =~ $UNLOAD_DELIM } 0 .. $#$p;
+	my @blocks;
+	if (defined $first) {
+		# The widest prefix that no block can claim: lines before the
+		# first line that names a module being unloaded are ambiguous,
+		# so they stay outside only when there is one block.
+		my ($pp, $pb, $ps) = split_blocks($p, $UNLOAD_DELIM, 0);
+		if ($pb && @$pb >= 2) {
+			return [ @$pp, '{ any order', (map { (@$_, '--') } @$pb[0 .. $#$pb - 1]), @{ $pb->[-1] }, '}', @$ps ];
+		}
+	}
+	my ($kp, $kr, $ks) = key_runs($p);
+	if ($kp && @$kr >= 2) {
+		return [ @$kp, '{ any order', (map { (@$_, '--') } @$kr[0 .. $#$kr - 1]), @{ $kr->[-1] }, '}', @$ks ];
+	}
+	return $p;
+}
+
+1;
