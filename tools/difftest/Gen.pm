@@ -135,14 +135,16 @@ sub fragment {
 		if ($fn eq 'wrap') {
 			return qq{do local r = table.pack(pcall(module.wrap_event, module, "$ev", function (h, name, e) $body return h(name, e); end)); module:log("info", "wrap_event returned %s", dn(table.unpack(r, 1, r.n))); end};
 		}
-		return qq{do local r = table.pack(module:$fn("$ev", function (e) $body end, $p)); module:log("info", "$fn returned %s", dn(table.unpack(r, 1, r.n))); end};
+		# Every registration gets its own priority: two instances of one
+		# module (hosts, a failed load's leftovers) must not tie (R-EV-2).
+		return qq{do prosody.tie = (prosody.tie or 0) + 1e-6; local r = table.pack(module:$fn("$ev", function (e) $body end, $p + prosody.tie)); module:log("info", "$fn returned %s", dn(table.unpack(r, 1, r.n))); end};
 	} elsif ($k == 4) {
 		# hook_object_event and friends on an object whose add_handler
 		# and remove_handler return values (what do the hooks return?)
 		my $rv = $g->pick('', 'return "added", 2;', 'return nil, "no";', 'return false;', 'return 1, 2, 3;');
 		my $rr = $g->pick('', 'return "removed";', 'return true, "x";');
 		my $fn = $g->pick('hook_object_event', 'unhook_object_event', 'wrap_object_event', 'hook_object_event');
-		my $obj = qq{{ add_handler = function (n, h, p) module:log("info", "add_handler %s %s", n, d(p)); $rv end, remove_handler = function (n, h) module:log("info", "remove_handler %s", n); $rr end, wrappers = { add_handler = function (n, h, p) module:log("info", "wrappers.add_handler %s %s", n, d(p)); $rv end, remove_handler = function (n) module:log("info", "wrappers.remove_handler %s", n); $rr end } }};
+		my $obj = qq{{ add_handler = function (n, h, p) module:log("info", "add_handler %s %s", n, d(p)); $rv end, remove_handler = function (n, h) prosody.removed = (prosody.removed or 0) + 1; $rr end, wrappers = { add_handler = function (n, h, p) module:log("info", "wrappers.add_handler %s %s", n, d(p)); $rv end, remove_handler = function (n) prosody.removed = (prosody.removed or 0) + 1; $rr end } }};
 		my $p = $g->pick('', ', 3', ', nil');
 		my $args = $fn eq 'wrap_object_event' ? qq{o, "obj", f} : $fn eq 'unhook_object_event' ? qq{o, "obj", f} : qq{o, "obj", f$p};
 		return qq{do local o = $obj; local f = function () end; local r = table.pack(pcall(module.$fn, module, $args)); module:log("info", "$fn returned %s", dn(table.unpack(r, 1, r.n))); end};
@@ -210,7 +212,12 @@ sub fragment {
 	} elsif ($k == 17) {
 		return qq{module:provides("svc", { name = "$me" });};
 	} elsif ($k == 18) {
-		return qq{do local r = table.pack(pcall(module.handle_items, module, "k1", function (e) module:log("info", "handle added %s", d(e.item)); end, function (e) module:log("info", "handle removed %s", d(e.item)); end)); module:log("info", "handle_items %s", dn(table.unpack(r, 1, r.n))); end};
+		# handle_items hooks at priority 0: one module only (R-EV-2).
+		return '' if defined $g->{handler} && $g->{handler} ne $me;
+		$g->{handler} = $me;
+		# The items that exist already come in an unspecified order
+		# (R-ITEM-3): logged sorted, after the call.
+		return qq{do local seen = {}; local r = table.pack(pcall(module.handle_items, module, "k1", function (e) if seen then seen[#seen + 1] = d(e.item) else module:log("info", "handle added %s", d(e.item)) end end, function (e) module:log("info", "handle removed %s", d(e.item)); end)); table.sort(seen); module:log("info", "handle_items %s existing %s", dn(table.unpack(r, 1, r.n)), table.concat(seen, ",")); seen = nil; end};
 	} else {
 		return $g->observe($me, 'body');
 	}
