@@ -841,7 +841,7 @@ static int api_depends(lua_State *L)
                            ml_token(ML_TOK_DEPENDENCY_DISABLED),
                            lua_tostring(L, -1));
     }
-    luaL_checkstring(L, 2);
+    /* R-DEP-14: the argument goes on as it is (no check, no conversion). */
     lua_settop(L, 2);
     lua_getfield(L, 1, "dependencies");
     if (!lua_toboolean(L, 3)) {
@@ -892,10 +892,11 @@ static int api_depends(lua_State *L)
             luaL_buffinit(L, &b);
             for (p = err; p < err + len; p++)
                 luaL_addchar(&b, *p == '-' && !ML_MUTANT_IS(47) ? ' ' : *p);
-            luaL_pushresult(&b);
+            luaL_pushresult(&b);                    /* 6 */
+            luaL_tolstring(L, 2, NULL);             /* 7: as %s would */
             return ml_raise_at(L, ML_SRC_MODULEAPI, 167,
                                ml_token(ML_TOK_DEPENDENCY_FAILED),
-                               lua_tostring(L, 2), lua_tostring(L, -1));
+                               lua_tostring(L, 7), lua_tostring(L, 6));
         }
         lua_settop(L, 4);
     }

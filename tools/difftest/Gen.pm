@@ -166,11 +166,14 @@ sub fragment {
 			? qq{module:add_item("$key", "$v");}
 			: qq{module:remove_item("$key", "$v");};
 	} elsif ($k == 8) {
-		my $target = $g->pick($other, $other, 'missing', $me, "mod_$other", '*');
+		# Strings (other modules, missing ones, itself, a name with '-'),
+		# and nil (a number: see README.md, known divergences).
+		my $target = $g->pick(qq{"$other"}, qq{"$other"}, '"missing"', qq{"$me"}, qq{"mod_$other"}, '"*"', '"no-such"', 'nil');
+		my $say = $target =~ s/"//gr;
 		if ($g->chance(0.5)) {
-			return qq{do local r = table.pack(pcall(module.depends, module, "$target")); module:log("info", "depends $target %s", dn(table.unpack(r, 1, r.n))); end};
+			return qq{do local r = table.pack(pcall(module.depends, module, $target)); module:log("info", "depends $say %s", dn(table.unpack(r, 1, r.n))); end};
 		}
-		return qq{module:depends("$target");};
+		return qq{module:depends($target);};
 	} elsif ($k == 9) {
 		my $when = $g->pick('load', 'unload', 'save', 'restore');
 		my $obs = $g->observe($me, $when);
@@ -262,6 +265,9 @@ sub scenario {
 		elsif ($c < 15) { push @cmds, 'list ' . $g->pick(@HOSTS, '*') }
 		elsif ($c < 16) { push @cmds, 'fire ' . $g->pick(@HOSTS, '*') . ' x' }
 		elsif ($c < 18) { push @cmds, 'deactivate ' . $g->pick(@HOSTS) }
+		elsif ($c < 19 && $g->chance(0.3)) {
+			push @cmds, 'config ' . $g->pick(@HOSTS, '*') . ' modules_disabled [' . $g->pick(@names) . ']';
+		}
 		else { push @cmds, 'activate ' . $g->pick(@HOSTS) }
 	}
 	# A directive may not follow the last step.
