@@ -12,7 +12,9 @@
 #                        if real Prosody then passes the case (tools/bless);
 #                        FORCE=1 also replaces expected lines that differ
 #   make test            -Werror build + runner self-tests + check (ref and
-#                        Prosody) + valgrind + sanitize
+#                        Prosody) + a short difftest + valgrind + sanitize
+#   make difftest N= SEED=   random scenarios, reference vs real Prosody,
+#                        divergences shrunk to cases (mk/difftest.mk)
 #   make valgrind        every case against the reference under memcheck
 #   make sanitize        reference and runner built with ASan + UBSan
 #                        (build/san/): every case, runner self-tests
@@ -243,6 +245,7 @@ test:
 	$(MAKE) check IMPL=ref STRICT=1
 	$(MAKE) check IMPL=prosody STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
+	$(MAKE) difftest-test
 	$(MAKE) valgrind
 	$(MAKE) sanitize
 
