@@ -39,6 +39,7 @@ $(COV)/modlife-ref: $(COV_OBJ)
 	$(Q)$(CC) --coverage -o $@ $^ $$(cat $(B)/.lua-libs) -lm
 
 difftest-coverage: $(DIFFTEST_DEPS) $(COV)/modlife-ref
+	$(Q)mkdir -p $(B)/difftest
 	$(Q)tools/difftest/coverage --cov $(COV) --runner $(abspath $(RUNNER)) \
 		--n $(N) --seed $(SEED) --jobs $(JOBS) > $(B)/difftest/coverage.md
 	$(Q)cat $(B)/difftest/coverage.md
