@@ -35,6 +35,7 @@
 #   make mutants MUTANT=N   ... only mutant N
 #   make mutants-results    make mutants into results/mutants.md, RESULTS.md
 #   make uncovered       spec rules that no case names (fails if any)
+#   make rule-ids        rule ids cited in code and docs that spec/ lacks
 #   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
 #   make fuzz            libFuzzer: regressions, then each harness for
 #                        FUZZ_SECONDS (default 60) (mk/fuzz.mk, fuzz/README.md)
@@ -130,7 +131,7 @@ DRIVER := $(IMPL)
 DRIVER_DEPS :=
 endif
 
-.PHONY: all check test valgrind results uncovered spec-index install clean \
+.PHONY: all check test valgrind results uncovered rule-ids spec-index install clean \
 	deps prosody-setup selftest list bless
 all: $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
@@ -242,6 +243,7 @@ test:
 	$(MAKE) selftest
 	tools/spec-index --check
 	tools/uncovered
+	tools/rule-ids
 	$(MAKE) check IMPL=ref STRICT=1
 	$(MAKE) check IMPL=prosody STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
@@ -261,6 +263,9 @@ results: $(RUNNER) $(REF_DRIVER) prosody-setup
 
 uncovered: $(RUNNER)
 	$(Q)tools/uncovered
+
+rule-ids:
+	$(Q)tools/rule-ids
 
 spec-index: $(RUNNER)
 	$(Q)tools/spec-index

@@ -42,7 +42,7 @@ static const char *const tokens[ML_TOK__COUNT] = {
 
 /* Prosody 0.12.3's autoload_modules (core/modulemanager.lua), with
  * prosody.platform = "posix": loaded on every host unless disabled
- * (R-HOST-2, R-HOST-3). */
+ * (R-HOST-2). */
 static const char *const autoload[] = {
     "posix", "presence", "message", "iq", "offline", "c2s", "s2s",
     "s2s_auth_certs", NULL
