@@ -97,12 +97,12 @@ sub key_runs {
 	return unless defined $start;
 	my $i = $start;
 	my (@runs, $key);
+	# A handler of the event logs it by name, or as handle_items' removed
+	# callback (Gen.pm); other lines are the step's own.
 	while ($i < @$lines && $lines->[$i] =~ m{^event \S+ item-removed/(\S+)}) {
 		my $k = $1;
 		my @unit = ($lines->[$i++]);
-		# A handler of the event logs it by name (Gen.pm); other lines are
-		# the step's own.
-		push @unit, $lines->[$i++] while $i < @$lines && $lines->[$i] =~ m{^log .*item-removed/};
+		push @unit, $lines->[$i++] while $i < @$lines && $lines->[$i] =~ m{^log .*(?:item-removed/|handle removed )};
 		if (defined $key && $key eq $k) { push @{ $runs[-1] }, @unit }
 		else { push @runs, [@unit]; $key = $k }
 	}
