@@ -6,6 +6,8 @@
 #   make difftest N=10000 SEED=1   N scenarios from seed SEED (default
 #                                  1000, 1); last line: `difftest: N
 #                                  scenarios, D divergences (seed S)`
+#   make difftest SEED=1 ONLY=6957 just scenario 6957 of seed 1 (a finding's
+#                                  number), MAX_SHRINK=800 to shrink harder
 #   make difftest-results          N=10000, into results/difftest.md and
 #                                  RESULTS.md, with the line coverage of
 #                                  ref/ by the scenarios and by the cases
@@ -23,7 +25,8 @@ DIFFTEST_DEPS = $(RUNNER) $(REF_DRIVER) prosody-setup prosody-server
 
 .PHONY: difftest difftest-test difftest-results difftest-coverage
 difftest: $(DIFFTEST_DEPS)
-	$(Q)$(DIFFTEST) --ref $(abspath $(REF_DRIVER)) --n $(N) --seed $(SEED)
+	$(Q)$(DIFFTEST) --ref $(abspath $(REF_DRIVER)) --n $(N) --seed $(SEED) \
+		$(if $(ONLY),--only $(ONLY)) $(if $(MAX_SHRINK),--max-shrink $(MAX_SHRINK))
 
 difftest-test: $(DIFFTEST_DEPS)
 	$(Q)$(DIFFTEST) --ref $(abspath $(REF_DRIVER)) --n $(DIFFTEST_TEST_N) --seed 1 --quiet
