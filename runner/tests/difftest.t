@@ -26,6 +26,10 @@ is(Compare::step_match('deactivate a.example', [@x, @y, @tail], [@y, @tail]), un
 	'deactivate: one module fewer does not');
 is(Compare::step_match('deactivate a.example', [@x, @y, @tail], [@y, @x, 'ok false']), undef,
 	'deactivate: another result does not');
+is(Compare::step_match('deactivate a.example', [@x, @y, @tail], ['log a.example:y info wrap', 'raise "boom"']), 'R-HOST-8',
+	'deactivate: a raise at the first unload where the other order did not raise');
+is(Compare::step_match('deactivate a.example', [$x[0], 'raise "boom"'], [@x, @y, 'raise "boom"']), undef,
+	'deactivate: but not a raise after more unloads than the other side made');
 is(Compare::step_match('unload a.example d', [@x, @y, 'ok true'], [@y, @x, 'ok true']), 'R-DEP-10',
 	'unload: dependents in another order (R-DEP-10)');
 is(Compare::step_match('unload a.example d', [@x, @y, 'ok true'], [@y, 'log a.example:x info other', $ul->('x'), 'ok true']), undef,

@@ -125,13 +125,22 @@ sub keys_permuted {
 # others' handlers see (a module unloaded earlier no longer hears the
 # later unloads; a handler that raises stops the deactivation at the
 # first unload). Such a step is compared by its result line, what
-# follows the last unload, and how many modules it unloaded: a weaker
+# follows the last unload, and how many modules it unloaded (with a
+# raise on either side: only that the raising side unloaded no more): a weaker
 # comparison, and the reason a deactivation of several modules is not
 # the place to look for other differences (README.md).
 sub deactivation_alike {
 	my ($p, $r) = @_;
 	my $np = grep { $_ =~ $UNLOAD_DELIM } @$p;
 	my $nr = grep { $_ =~ $UNLOAD_DELIM } @$r;
+	# A handler that raises on one module's unload (a wrapper of
+	# module-unloaded) stops the deactivation there: whether it runs
+	# depends on whether its own module went first. A side that raised
+	# must have unloaded no more modules than the other.
+	if ($p->[-1] ne $r->[-1] && ($p->[-1] =~ /^raise / || $r->[-1] =~ /^raise /)) {
+		my ($raised, $other) = $p->[-1] =~ /^raise / ? ($np, $nr) : ($nr, $np);
+		return $other >= 1 && $raised <= $other;
+	}
 	return 0 unless $np >= 2 && $np == $nr && $p->[-1] eq $r->[-1];
 	my ($lp) = grep { $p->[$_] =~ $UNLOAD_DELIM } reverse 0 .. $#$p;
 	my ($lr) = grep { $r->[$_] =~ $UNLOAD_DELIM } reverse 0 .. $#$r;
