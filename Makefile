@@ -64,8 +64,9 @@
 #   STRICT=1                a known failure (EXPECT todo) that passes is a
 #                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
-#   SERVER=0                IMPL=prosody: start Prosody for every case instead
-#                           of forking one start-up (adapters/prosody/README.md)
+#   SERVER=0                IMPL=prosody: start Prosody for every case (in the
+#                           sandbox) instead of forking one start-up outside
+#                           it (adapters/prosody/README.md, "Fork server")
 #   JUNIT=FILE              make check: write JUnit XML for CI to FILE
 #                           (tools/perl/TAP/Formatter/ModlifeJUnit.pm: skips
 #                           and known failures are <skipped/>) instead of
@@ -161,9 +162,12 @@ else ifeq ($(IMPL),prosody)
 DRIVER := $(abspath $(PROSODY_DRIVER))
 DRIVER_DEPS := prosody-setup prosody-server
 # One Prosody start-up per run, forked for each case (adapters/prosody/
-# README.md, "Fork server"); SERVER=0 starts Prosody for every case.
+# README.md, "Fork server"); SERVER=0 starts Prosody for every case. The
+# forked cases run in the server, outside the runner's bubblewrap sandbox
+# (our own adapter over real Prosody, not a port under test): SERVER=0
+# runs each case's Prosody sandboxed.
 ifneq ($(SERVER),0)
-CHECK_WRAP := adapters/prosody/with-server
+CHECK_WRAP := MODLIFE_SANDBOX=0 adapters/prosody/with-server
 endif
 else ifeq ($(IMPL),prosody13)
 DRIVER := $(abspath $(PROSODY13_DRIVER))
