@@ -301,7 +301,6 @@ void ml_timer_add_module(lua_State *L, struct ml *ml, int timer,
 void ml_timer_stop(lua_State *L, struct ml *ml, lua_Integer id);
 void ml_timer_reschedule(lua_State *L, struct ml *ml, lua_Integer id,
                          double delay);
-void ml_ready_schedule(lua_State *L, struct ml *ml, int f);
 void ml_ready_after_load(lua_State *L, struct ml *ml, int env);
 
 /* ---- lifecycle.c ---- */
