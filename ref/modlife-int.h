@@ -161,6 +161,7 @@ enum ml_source {
     ML_SRC_USERMANAGER,         /* core/usermanager.lua */
     ML_SRC_SERVER_EPOLL,        /* net/server_epoll.lua */
     ML_SRC_ARRAY,               /* util/array.lua */
+    ML_SRC_FORMAT,              /* util/format.lua */
     ML_SRC_STORAGEMANAGER,      /* core/storagemanager.lua */
 };
 
@@ -189,10 +190,10 @@ int ml_events_fire(lua_State *L, int events, int name, int data);
 int ml_events_fire_k(lua_State *L, int events, int name, int data,
                      lua_KFunction k);
 int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k);
-void ml_object_add_handler(lua_State *L, int object, int name, int handler,
-                           int prio);
-void ml_object_remove_handler(lua_State *L, int object, int name,
-                              int handler);
+int ml_object_add_handler(lua_State *L, int object, int name, int handler,
+                          int prio, int nresults);
+int ml_object_remove_handler(lua_State *L, int object, int name, int handler,
+                             int nresults);
 
 /* ---- host.c ---- */
 

@@ -95,8 +95,8 @@ SKIP: {
 
 # make uncovered CASES=: only the selected cases count.
 $out = `make --no-print-directory uncovered CASES=cases/hosts/watch-every-event.case 2>&1`;
-unlike($out, qr/^R-HOST-14 /m, 'make uncovered CASES=: a rule the case names is covered');
-like($out, qr/^R-HOST-1 \(defined\): no case checks it$/m, '... one it does not name is listed');
+unlike($out, qr/^R-HOST-14\.1 /m, 'make uncovered CASES=: a clause the case names is covered');
+like($out, qr/^R-HOST-1\.1 \(defined\): no case checks it$/m, '... one it does not name is listed');
 $out = `make --no-print-directory uncovered 2>&1`;
 is($? >> 8, 0, 'make uncovered without CASES: every case, all covered') or diag($out);
 done_testing;
