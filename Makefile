@@ -186,6 +186,9 @@ SELECTED = $(if $(strip $(SELECT_ARGS)),$$(tools/select --runner $(RUNNER) \
 	$(SELECT_ARGS) $(CASES)),$(CASES))
 # JUNIT=FILE: the formatter counts a passing TODO as a failure unless
 # told otherwise; the run's own verdict (STRICT) decides instead.
+# WITHOUT=X,Y: the reference runs with those capabilities switched off
+# (MODLIFE_WITHOUT, ref/without.c); other drivers may honour it too.
+WITHOUT_ENV = $(if $(WITHOUT),MODLIFE_WITHOUT='$(WITHOUT)')
 JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
 JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::JUnit)
 JUNIT_OUT = $(if $(JUNIT),> '$(JUNIT)')
@@ -195,7 +198,7 @@ check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
-		$(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+		$(WITHOUT_ENV) $(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
 			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
 			$$cases $(JUNIT_OUT) || \
 		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \

@@ -20,7 +20,8 @@
 /* The capabilities announced in the greeting (PROTOCOL.md §1): the parts
  * of Prosody's module system that libmodlife implements. */
 #define CAPABILITIES \
-    "config reload depends items status shared-data wrappers components"
+    "config reload depends items host-items status shared-data wrappers " \
+    "components unhook meta reload-state auth-providers format"
 #define MAX_LINE 65536                      /* bytes, without the newline */
 #define MAX_WORDS (MAX_LINE / 2 + 1)
 /* Exit status when memory runs out before the greeting: no state to go
@@ -376,6 +377,22 @@ static const char *check_command(char **words, int count)
     return "unknown command";
 }
 
+/* A well-formed command of a capability switched off with MODLIFE_WITHOUT
+ * (ref/without.c): config, a component_module option, reload. NULL when
+ * the command is available, else the reason for "bad". */
+static const char *check_available(const struct driver *d, char **words)
+{
+    if (strcmp(words[0], "config") == 0 && ml_lacks(d->ml, "config"))
+        return "config: capability switched off";
+    if (strcmp(words[0], "config") == 0 &&
+        strcmp(words[2], "component_module") == 0 &&
+        ml_lacks(d->ml, "components"))
+        return "components: capability switched off";
+    if (strcmp(words[0], "reload") == 0 && ml_lacks(d->ml, "reload"))
+        return "reload: capability switched off";
+    return NULL;
+}
+
 /* Split 'line' in place on single spaces. Returns the number of words,
  * or -1 when a word is empty (two spaces, or a space at either end). */
 static int split(char *line, char **words)
@@ -498,6 +515,60 @@ static bool setup_injection(bool *count)
     return true;
 }
 
+/* Switch off the capabilities named in MODLIFE_WITHOUT (words separated
+ * by commas or spaces; ref/without.c). Returns false after saying why on
+ * stderr: a word that is not a capability, or no memory. */
+static bool setup_without(struct ml *ml)
+{
+    const char *s = getenv("MODLIFE_WITHOUT");
+    char word[64];
+    size_t n;
+
+    while (s && *s) {
+        n = strcspn(s, ", ");
+        if (n > 0) {
+            int status = ML_EINVAL;
+
+            if (n < sizeof(word)) {
+                memcpy(word, s, n);
+                word[n] = '\0';
+                status = ml_without(ml, word);
+            }
+            if (status != ML_OK) {
+                fprintf(stderr, "modlife-ref: MODLIFE_WITHOUT: %s '%.*s'\n",
+                        status == ML_ENOMEM ? "out of memory at"
+                                            : "not a capability:",
+                        (int)(n > 60 ? 60 : n), s);
+                return false;
+            }
+        }
+        s += n;
+        s += strspn(s, ", ");
+    }
+    return true;
+}
+
+/* The greeting: the protocol version and the capabilities, less those
+ * switched off. */
+static void greet(const struct driver *d)
+{
+    const char *s = CAPABILITIES;
+
+    printf("modlife %d", PROTOCOL_VERSION);
+    while (*s) {
+        size_t n = strcspn(s, " ");
+        char word[64];
+
+        memcpy(word, s, n);
+        word[n] = '\0';
+        if (!ml_lacks(d->ml, word))
+            printf(" %s", word);
+        s += n;
+        s += strspn(s, " ");
+    }
+    printf("\n");
+}
+
 /* Run one command line and write its output. */
 static void run_line(struct driver *d, char *line, char **words)
 {
@@ -507,6 +578,8 @@ static void run_line(struct driver *d, char *line, char **words)
     int status, count = split(line, words);
 
     reason = count < 0 ? "empty word" : check_command(words, count);
+    if (!reason)
+        reason = check_available(d, words);
     if (reason) {
         printf("bad %s\n", reason);
         return;
@@ -592,7 +665,11 @@ int main(int argc, char **argv)
         ml_free(d.ml);
         return nomem ? EXIT_NOMEM : 1;
     }
-    printf("modlife %d %s\n", PROTOCOL_VERSION, CAPABILITIES);
+    if (!setup_without(d.ml)) {
+        ml_free(d.ml);
+        return 2;
+    }
+    greet(&d);
     fflush(stdout);
     serve(&d, stdin);
     ml_free(d.ml);

@@ -26,10 +26,14 @@ static void push_fail(lua_State *L, enum ml_token token)
     ml_push_token(L, token);
 }
 
-/* api:set_status(type, <token>[, override = false]) on the api at 'api'. */
-static void set_status(lua_State *L, int api, const char *type,
-                       enum ml_token message, bool override_false)
+/* api:set_status(type, <token>[, override = false]) on the api at 'api';
+ * nothing with status switched off (without.c). */
+static void set_status(lua_State *L, struct ml *ml, int api,
+                       const char *type, enum ml_token message,
+                       bool override_false)
 {
+    if (!ml_has(ml, ML_CAP_STATUS))
+        return;
     lua_pushstring(L, type);
     ml_push_token(L, message);
     if (override_false)
@@ -126,7 +130,8 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
     if (ml_loader_load_code(L, ml, name, env) == 2) {
         /* R-LOAD-6, R-LOAD-7: nothing registered, status error. */
         if (!ML_MUTANT_IS(23))
-            set_status(L, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD, false);
+            set_status(L, ml, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD,
+                       false);
         lua_pushnil(L);
         lua_pushvalue(L, base + 6);
         keep_top(L, base, 2);
@@ -155,8 +160,8 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
             }
             lua_settop(L, base + 4);
             if (!lua_toboolean(L, ok) && !ML_MUTANT_IS(26))
-                set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD,
-                           false);
+                set_status(L, ml, api, "warn",
+                           ML_TOK_STATUS_ERROR_DURING_LOAD, false);
         }
         if (ML_MUTANT_IS(62))
             ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name,
@@ -164,7 +169,7 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
         /* R-LOAD-12 */
         if (!ML_MUTANT_IS(28)) {
             lua_pushnil(L);
-            lua_setfield(L, api, "reloading");
+            lua_setfield(L, api, ml_reloading_field(ml));
         }
         lua_pushnil(L);
         lua_setfield(L, api, "saved_state");
@@ -204,10 +209,12 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
         if (ML_MUTANT_IS(98))
             remove_hooks(L, api);
         lua_settop(L, base + 4);
-        set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD, false);
+        set_status(L, ml, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD,
+                   false);
     } else {
         /* R-LOAD-18 */
-        set_status(L, api, "core", ML_TOK_STATUS_LOADED, !ML_MUTANT_IS(25));
+        set_status(L, ml, api, "core", ML_TOK_STATUS_LOADED,
+                   !ML_MUTANT_IS(25));
     }
     if (ML_MUTANT_IS(22) && !lua_toboolean(L, ok))
         lua_pushnil(L);
@@ -557,7 +564,7 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
     }
     lua_getfield(L, mod, "module");
     lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "reloading");
+    lua_setfield(L, -2, ml_reloading_field(ml));
     lua_settop(L, saved);
     do_unload(L, ml, host, name);
     lua_settop(L, saved);
@@ -623,12 +630,12 @@ void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name)
                         "attempt to index a nil value (field '?')");
         lua_getfield(L, -1, "module");
         lua_pushboolean(L, !ML_MUTANT_IS(35));
-        lua_setfield(L, -2, "reloading");
+        lua_setfield(L, -2, ml_reloading_field(ml));
         lua_settop(L, base + 2);
         fire_lifecycle(L, ml, host, "module-reloaded", name, host);
         lua_getfield(L, base + 1, "module");
         lua_pushnil(L);
-        lua_setfield(L, -2, "reloading");
+        lua_setfield(L, -2, ml_reloading_field(ml));
         lua_settop(L, base + 2);
         return;
     }

@@ -45,7 +45,9 @@ static int logger(lua_State *L)
         lua_settop(L, 2);
     top = lua_gettop(L);
     lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, ml_format, 1);
+    /* format switched off: a port's plain formatting (without.c). */
+    lua_pushcclosure(L, ml_has(ml, ML_CAP_FORMAT) ? ml_format
+                                                  : ml_format_plain, 1);
     for (arg = 2; arg <= top; arg++)
         lua_pushvalue(L, arg);
     if ((status = lua_pcall(L, top - 1, 1, 0)) != LUA_OK) {

@@ -153,5 +153,6 @@ int ml_open_modulemanager(lua_State *L)
     lua_createtable(L, 0, 9);
     lua_pushvalue(L, lua_upvalueindex(1));
     luaL_setfuncs(L, functions, 1);
+    ml_without_manager(L, ml_self(L), lua_gettop(L));
     return 1;
 }

@@ -76,8 +76,9 @@ bool mlr_is_result_line(const char *line)
  * against every driver, silently.
  */
 static const char *const capabilities[] = {
-	"config", "reload", "depends", "items", "status", "shared-data",
-	"wrappers", "components",
+	"config", "reload", "depends", "items", "host-items", "status",
+	"shared-data", "wrappers", "components", "unhook", "meta",
+	"reload-state", "auth-providers", "format",
 };
 
 /* Is the n bytes at word a capability of the protocol? */
