@@ -32,6 +32,9 @@
 #                        (mk/mutants.mk, tools/mutants)
 #   make mutants MUTANT=N   ... only mutant N
 #   make mutants-results    make mutants into results/mutants.md, RESULTS.md
+#   make without        every case against the reference with each capability
+#                        switched off in turn (WITHOUT=X): passes or skips
+#                        (mk/without.mk)
 #   make uncovered       spec rules that no case names (fails if any)
 #   make rule-ids        rule ids cited in code and docs that spec/ lacks
 #   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
@@ -62,6 +65,8 @@
 #   RULE=R-SHARED-3         cases naming any of these rules
 #   JOBS=N                  prove -j (default: number of cores)
 #   TIMEOUT=SECONDS         per-case timeout (default 10)
+#   WITHOUT=X,Y             make check: the reference runs with capabilities X, Y
+#                           switched off (MODLIFE_WITHOUT, ref/without.c)
 #   WERROR=1                add -Werror (make test sets it)
 #   MUTANT=N[,N...]         make mutants: only these mutants
 #   MUTANT_JOBS=N           make mutants: mutants built and run at a time (2)
@@ -239,6 +244,7 @@ test:
 	tools/uncovered
 	tools/rule-ids
 	$(MAKE) check IMPL=ref STRICT=1
+	$(MAKE) without
 	$(MAKE) check IMPL=prosody STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
 	$(MAKE) valgrind

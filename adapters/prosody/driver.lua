@@ -14,7 +14,8 @@
 
 -- The greeting (PROTOCOL.md §1): real Prosody has every part of the module
 -- system that protocol 1 names.
-local VERSION_LINE = "modlife 1 config reload depends items status shared-data wrappers components"
+local VERSION_LINE = "modlife 1 config reload depends items host-items status shared-data"
+	.. " wrappers components unhook meta reload-state auth-providers format"
 
 -- The autoloaded modules of Prosody 0.12.3 (core/modulemanager.lua,
 -- autoload_modules, with prosody.platform = "posix"): disabled so that a
