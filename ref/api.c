@@ -118,18 +118,10 @@ static int api_set_global(lua_State *L)
     lua_pushliteral(L, "mod_");
     lua_getfield(L, 1, "name");
     lua_concat(L, 2);
-    if (ML_MUTANT_IS(89)) {
-        lua_getfield(L, 1, "_log");
-        lua_pushvalue(L, 2);
-        lua_setupvalue(L, -2, 2);
-        lua_pop(L, 1);
-    }
     ml_log_new(L, ml, 2);
     ml_log_method(L, 3);
-    if (!ML_MUTANT_IS(3)) {
-        lua_setfield(L, 1, "log");
-        lua_setfield(L, 1, "_log");
-    }
+    lua_setfield(L, 1, "log");
+    lua_setfield(L, 1, "_log");
     lua_pushboolean(L, 1);
     lua_setfield(L, 1, "global");
     return 0;
@@ -217,7 +209,7 @@ static int api_unhook_object_event(lua_State *L)
     lua_settop(L, 4);
     push_tracking(L);                               /* 5 */
     lua_pushvalue(L, 2);
-    if (!ML_MUTANT_IS(96) && lua_rawget(L, 5) == LUA_TTABLE) {  /* 6 */
+    if (lua_rawget(L, 5) == LUA_TTABLE) {           /* 6 */
         lua_pushvalue(L, 3);
         if (lua_rawget(L, 6) == LUA_TTABLE && !lua_isnil(L, 4)) {
             lua_pushvalue(L, 4);
@@ -264,10 +256,7 @@ static int api_hook(lua_State *L)
 static int api_hook_global(lua_State *L)
 {
     lua_settop(L, 4);
-    if (ML_MUTANT_IS(73))
-        push_self_events(L, ml_self(L));
-    else
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
     return hook_on(L, 3);
 }
 
@@ -315,12 +304,6 @@ static int api_unhook(lua_State *L)
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
     ml_method_call(L, 1, "unhook_object_event", 3, 0);
-    if (ML_MUTANT_IS(61)) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
-        lua_pushvalue(L, 2);
-        lua_pushvalue(L, 3);
-        ml_method_call(L, 1, "unhook_object_event", 3, 0);
-    }
     return 0;
 }
 
@@ -428,10 +411,9 @@ static int api_remove_item(lua_State *L)
         return 0;
     n = luaL_len(L, 5);
     for (i = n; i >= 1; i--) {
-        lua_Integer k = ML_MUTANT_IS(52) ? n + 1 - i : i;
         bool equal;
 
-        lua_geti(L, 5, k);
+        lua_geti(L, 5, i);
         equal = lua_compare(L, -1, 3, LUA_OPEQ);
         lua_pop(L, 1);
         if (!equal)
@@ -439,15 +421,11 @@ static int api_remove_item(lua_State *L)
         lua_getfield(L, 1, "items");
         lua_pushvalue(L, 2);
         lua_gettable(L, -2);
-        table_remove(L, lua_gettop(L), k);
+        table_remove(L, lua_gettop(L), i);
         push_concat(L, "item-removed/", 2);
         push_item_data(L, 1, 3);
         ml_method_call(L, 1, "fire_event", 2, 0);
         lua_pushvalue(L, 3);
-        return 1;
-    }
-    if (ML_MUTANT_IS(64)) {
-        lua_pushnil(L);
         return 1;
     }
     return 0;
@@ -474,8 +452,7 @@ static int api_get_host_items(lua_State *L)
     lua_settop(L, 2);
     lua_getfield(L, 1, "host");                     /* 3 */
     lua_newtable(L);                                /* 4: result */
-    if (!lua_toboolean(L, 2) || !ml_modmap_at(L, ml, 3) ||
-        (ML_MUTANT_IS(91) && ml_is_star(L, 3)))
+    if (!lua_toboolean(L, 2) || !ml_modmap_at(L, ml, 3))
         return 1;
     ml_module_names(L, ml_modmap_at(L, ml, 3));     /* 5 */
     n = (lua_Integer)lua_rawlen(L, 5);
@@ -513,7 +490,7 @@ static int api_handle_items(lua_State *L)
     push_concat(L, "item-removed/", 2);
     lua_pushvalue(L, 4);
     ml_method_call(L, 1, "hook", 2, 0);
-    if (lua_isboolean(L, 5) && !lua_toboolean(L, 5) && !ML_MUTANT_IS(53))
+    if (lua_isboolean(L, 5) && !lua_toboolean(L, 5))
         return 0;
     lua_pushvalue(L, 2);
     ml_method_call(L, 1, "get_host_items", 1, 1);   /* 6 */
@@ -522,10 +499,6 @@ static int api_handle_items(lua_State *L)
         lua_createtable(L, 0, 1);
         lua_pushvalue(L, -3);
         lua_setfield(L, -2, "item");
-        if (ML_MUTANT_IS(81)) {
-            lua_pushvalue(L, 1);
-            lua_setfield(L, -2, "source");
-        }
         lua_call(L, 1, 0);
         lua_pop(L, 1);
     }
@@ -594,7 +567,7 @@ static int api_provides(lua_State *L)
         lua_settop(L, 3);
     }
     lua_getfield(L, 3, "name");
-    if (!lua_toboolean(L, -1) || ML_MUTANT_IS(80)) {
+    if (!lua_toboolean(L, -1)) {
         luaL_Buffer b;
 
         lua_getfield(L, 1, "name");                 /* 5 */
@@ -608,7 +581,7 @@ static int api_provides(lua_State *L)
             luaL_addchar(&b, name[i] == '-' ? '_' : name[i]);
         luaL_addchar(&b, '_');
         luaL_pushresult(&b);                        /* 6 */
-        if (!ML_MUTANT_IS(54) && lua_rawlen(L, 6) <= item_len &&
+        if (lua_rawlen(L, 6) <= item_len &&
             memcmp(item_name, lua_tostring(L, 6), lua_rawlen(L, 6)) == 0)
             lua_pushlstring(L, item_name + name_len + 1,
                             item_len - name_len - 1);
@@ -669,12 +642,10 @@ static int api_set_status(lua_State *L)
     lua_settop(L, 4);
     priority = status_priority(L, 2);
     if (priority < 0) {
-        if (ML_MUTANT_IS(82))
-            lua_pushvalue(L, 2);
-        self_log(L, "error", ML_TOK_STATUS_INVALID, ML_MUTANT_IS(82));
-        lua_pushstring(L, ML_MUTANT_IS(57) ? "error" : "info");
+        self_log(L, "error", ML_TOK_STATUS_INVALID, 0);
+        lua_pushliteral(L, "info");
         lua_replace(L, 2);
-        priority = ML_MUTANT_IS(57) ? 3 : 1;
+        priority = 1;
     }
     lua_getfield(L, 1, "status_type");
     current = status_priority(L, 5);
@@ -683,14 +654,13 @@ static int api_set_status(lua_State *L)
     lua_settop(L, 4);
     override_true = lua_isboolean(L, 4) && lua_toboolean(L, 4);
     override_false = lua_isboolean(L, 4) && !lua_toboolean(L, 4);
-    if ((current >= (ML_MUTANT_IS(56) ? 1 : 3) && priority < current &&
+    if ((current >= 3 && priority < current &&
          !override_true) ||
         (override_false && current > priority)) {
         lua_pushinteger(L, priority);
         lua_pushvalue(L, 4);
         lua_pushvalue(L, 3);
-        if (!ML_MUTANT_IS(72))
-            self_log(L, "debug", ML_TOK_STATUS_IGNORED, 3);
+        self_log(L, "debug", ML_TOK_STATUS_IGNORED, 3);
         return 0;
     }
     lua_pushvalue(L, 2);
@@ -716,11 +686,6 @@ static int api_log_status(lua_State *L)
 
     if (n < 3)
         lua_settop(L, n = 3);
-    if (ML_MUTANT_IS(58)) {
-        for (i = 2; i <= n; i++)
-            lua_pushvalue(L, i);
-        ml_method_call(L, 1, "log", n - 1, 0);
-    }
     lua_pushvalue(L, 2);
     lua_pushlightuserdata(L, ml);
     lua_pushcclosure(L, ml_format, 1);
@@ -728,8 +693,6 @@ static int api_log_status(lua_State *L)
         lua_pushvalue(L, i);
     lua_call(L, n - 2, 1);
     ml_method_call(L, 1, "set_status", 2, 0);
-    if (ML_MUTANT_IS(58))
-        return 0;
     for (i = 2; i <= n; i++)
         lua_pushvalue(L, i);
     ml_method_call(L, 1, "log", n - 1, LUA_MULTRET);
@@ -758,7 +721,7 @@ static int dep_reloaded(lua_State *L)
     lua_getfield(L, 2, "dependencies");
     lua_getfield(L, 1, "module");
     lua_gettable(L, 3);
-    if (!lua_toboolean(L, -1) && !ML_MUTANT_IS(49))
+    if (!lua_toboolean(L, -1))
         return 0;
     lua_getfield(L, 2, ml_reloading_field(ml));
     if (lua_toboolean(L, -1))
@@ -789,15 +752,6 @@ static int dep_unloaded(lua_State *L)
     lua_gettable(L, 3);
     if (!lua_toboolean(L, -1))
         return 0;
-    if (ML_MUTANT_IS(77)) {
-        lua_getfield(L, 1, "host");                 /* 5 */
-        lua_getfield(L, 1, "module");               /* 6 */
-        if (lua_isstring(L, 5) && lua_isstring(L, 6)) {
-            ml_get_module(L, ml, 5, 6);
-            if (!lua_isnil(L, -1))
-                return 0;
-        }
-    }
     lua_settop(L, 2);
     lua_pushliteral(L, "info");
     ml_push_token(L, ML_TOK_AUTO_UNLOADING);
@@ -818,7 +772,7 @@ static void hook_watcher(lua_State *L, struct ml *ml, const char *event,
     lua_pushlightuserdata(L, ml);
     lua_pushvalue(L, 1);
     lua_pushcclosure(L, fn, 2);
-    ml_method_call(L, 1, ML_MUTANT_IS(76) ? "hook_global" : "hook", 2, 0);
+    ml_method_call(L, 1, "hook", 2, 0);
 }
 
 /* depends(name): make sure module 'name' is loaded for this module's host
@@ -839,12 +793,7 @@ static int api_depends(lua_State *L)
     ml_method_call(L, 1, "get_option_inherited_set", 2, 1);
     lua_pushvalue(L, 2);
     ml_method_call(L, 3, "contains", 1, 1);
-    if (lua_toboolean(L, -1) && !ML_MUTANT_IS(50)) {
-        if (ML_MUTANT_IS(84)) {
-            lua_pushnil(L);
-            lua_pushliteral(L, "disabled");
-            return 2;
-        }
+    if (lua_toboolean(L, -1)) {
         lua_pushliteral(L, "");
         lua_pushvalue(L, 2);
         lua_concat(L, 2);           /* "mod_"..name: raises as Lua would */
@@ -859,16 +808,12 @@ static int api_depends(lua_State *L)
         lua_newtable(L);
         lua_setfield(L, 1, "dependencies");
         hook_watcher(L, ml, "module-reloaded", dep_reloaded);
-        if (!ML_MUTANT_IS(48))
-            hook_watcher(L, ml, "module-unloaded", dep_unloaded);
+        hook_watcher(L, ml, "module-unloaded", dep_unloaded);
     }
     lua_settop(L, 2);
-    if (ML_MUTANT_IS(70))
-        lua_pushliteral(L, "*");                    /* 3 */
-    else
-        lua_getfield(L, 1, "host");                 /* 3 */
+    lua_getfield(L, 1, "host");                     /* 3 */
     ml_get_module(L, ml, 3, 2);                     /* 4 */
-    if (lua_isnil(L, 4) && !ML_MUTANT_IS(46)) {
+    if (lua_isnil(L, 4)) {
         lua_pop(L, 1);
         lua_pushliteral(L, "*");
         ml_get_module(L, ml, 4, 2);
@@ -877,7 +822,7 @@ static int api_depends(lua_State *L)
     if (!lua_isnil(L, 4)) {
         lua_getfield(L, 4, "module");
         lua_getfield(L, -1, "host");
-        if (ml_is_star(L, -1) && !ml_is_star(L, 3) && !ML_MUTANT_IS(71) &&
+        if (ml_is_star(L, -1) && !ml_is_star(L, 3) &&
             ml_module_has_method(L, 4, "add_host")) {
             lua_pushnil(L);
             lua_replace(L, 4);
@@ -902,7 +847,7 @@ static int api_depends(lua_State *L)
                                   luaL_typename(L, 5));
             luaL_buffinit(L, &b);
             for (p = err; p < err + len; p++)
-                luaL_addchar(&b, *p == '-' && !ML_MUTANT_IS(47) ? ' ' : *p);
+                luaL_addchar(&b, *p == '-' ? ' ' : *p);
             luaL_pushresult(&b);
             return ml_raise_at(L, ML_SRC_MODULEAPI, 167,
                                ml_token(ML_TOK_DEPENDENCY_FAILED),
@@ -942,14 +887,14 @@ static int api_shared(lua_State *L)
         for (i = 0; i < len; i++)
             slashes += path[i] == '/';
         lua_pushliteral(L, "/");
-        if (slashes < (ML_MUTANT_IS(79) ? 3 : 2)) {
+        if (slashes < 2) {
             lua_getfield(L, 1, "host");
             if (!lua_isstring(L, -1))
                 return luaL_error(L, "invalid value (at index 1) in table "
                                   "for 'concat'");
             lua_pushliteral(L, "/");
         }
-        if (slashes < (ML_MUTANT_IS(59) ? 2 : 1)) {
+        if (slashes == 0) {
             lua_getfield(L, 1, "name");
             if (!lua_isstring(L, -1))
                 return luaL_error(L, "invalid value (at index 2) in table "
@@ -969,7 +914,7 @@ static int api_shared(lua_State *L)
 
         lua_pop(L, 1);
         lua_newtable(L);
-        if (!ML_MUTANT_IS(68) && rlen >= 6 &&
+        if (rlen >= 6 &&
             memcmp(resolved + rlen - 6, "-cache", 6) == 0) {
             lua_createtable(L, 0, 1);
             lua_pushliteral(L, "kv");
@@ -981,7 +926,7 @@ static int api_shared(lua_State *L)
         lua_rawset(L, 4);
     }
     lua_getfield(L, 1, "shared_data");
-    lua_pushvalue(L, ML_MUTANT_IS(100) ? 3 : 2);    /* the path as given */
+    lua_pushvalue(L, 2);                            /* the path as given */
     lua_pushvalue(L, 5);
     lua_settable(L, -3);
     lua_settop(L, 5);
@@ -1406,10 +1351,8 @@ static int api_context(lua_State *L)
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, 1);
     lua_setfield(L, -2, "__index");
-    if (!ML_MUTANT_IS(95)) {
-        lua_pushvalue(L, 1);
-        lua_setfield(L, -2, "__newindex");
-    }
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "__newindex");
     lua_setmetatable(L, 3);
     return 1;
 }
@@ -1568,9 +1511,8 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
     lua_pushboolean(L, state && lua_toboolean(L, state));
     lua_setfield(L, base + 3, ml_reloading_field(ml));
     /* reload-state switched off (without.c): no saved_state. */
-    if (state && lua_toboolean(L, state) &&
-        ml_has(ml, ML_CAP_RELOAD_STATE) &&
-        (!lua_isboolean(L, state) || ML_MUTANT_IS(34))) {
+    if (state && lua_toboolean(L, state) && !lua_isboolean(L, state) &&
+        ml_has(ml, ML_CAP_RELOAD_STATE)) {
         lua_pushvalue(L, state);
         lua_setfield(L, base + 3, "saved_state");
     }
@@ -1604,27 +1546,14 @@ void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
     lua_setfield(L, base + 3, "host");
     lua_newtable(L);
     lua_setfield(L, base + 3, "event_handlers");
-    if (!ML_MUTANT_IS(55)) {
-        lua_newtable(L);
-        lua_setfield(L, base + 3, "items");
-    }
-    if (ML_MUTANT_IS(86)) {
-        lua_getfield(L, genv, "module");
-        lua_getfield(L, -1, "status_type");
-        lua_setfield(L, base + 3, "status_type");
-        lua_getfield(L, -1, "status_message");
-        lua_setfield(L, base + 3, "status_message");
-        lua_pop(L, 1);
-    }
+    lua_newtable(L);
+    lua_setfield(L, base + 3, "items");
     lua_pushvalue(L, base + 1);
     lua_setfield(L, base + 3, "_log");
     lua_pushvalue(L, base + 2);
     lua_setfield(L, base + 3, "log");
     lua_createtable(L, 0, 1);
-    if (ML_MUTANT_IS(16))
-        lua_pushvalue(L, genv);
-    else
-        lua_getfield(L, genv, "module");
+    lua_getfield(L, genv, "module");
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, base + 3);
     push_env(L, base + 3, genv);                    /* base+4 */

@@ -58,12 +58,6 @@ void ml_config_get(lua_State *L, struct ml *ml, int host, int key)
             lua_settop(L, top + 1);
             return;
         }
-        if (ML_MUTANT_IS(2)) {
-            lua_pushnil(L);
-            lua_replace(L, top + 1);
-            lua_settop(L, top + 1);
-            return;
-        }
     }
     lua_settop(L, top + 1);
     lua_getfield(L, top + 1, "*");                          /* top+2 */

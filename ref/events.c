@@ -159,15 +159,6 @@ static void core_add(lua_State *L, int events, int name, int handler,
         lua_rawset(L, -3);
         lua_pop(L, 1);
     }
-    if (ML_MUTANT_IS(40)) {
-        lua_rawgeti(L, -1, ENTRY_PRIORITY);
-        lua_pushvalue(L, handler);
-        if (lua_rawget(L, -2) != LUA_TNIL) {
-            lua_pop(L, 3);
-            return;
-        }
-        lua_pop(L, 2);
-    }
     lua_rawgeti(L, -1, ENTRY_PRIORITY);
     lua_pushvalue(L, handler);
     if (prio && lua_toboolean(L, prio))
@@ -275,8 +266,8 @@ static bool runs_before(struct rebuild *r, int a, int b)
     higher = less_than(L, top + 2, top + 1);
     lower = !higher && less_than(L, top + 1, top + 2);
     lua_settop(L, top);
-    if (higher || lower)
-        return ML_MUTANT_IS(38) ? lower : higher;
+    if (higher || lower)            /* the priorities differ */
+        return higher;
     return r->seq[a] < r->seq[b];
 }
 
@@ -385,19 +376,6 @@ static int run_handlers(lua_State *L, int events, int name, int data)
     hook = lua_toboolean(L, list + 1);
     n = (lua_Integer)lua_rawlen(L, list);
     for (i = 1; i <= n; i++) {
-        if (ML_MUTANT_IS(41)) {
-            bool gone = push_entry(L, events, name) != LUA_TTABLE;
-
-            if (!gone) {
-                lua_rawgeti(L, -1, ENTRY_PRIORITY);
-                lua_rawgeti(L, list, i);
-                gone = lua_rawget(L, -2) == LUA_TNIL;
-                lua_pop(L, 2);
-            }
-            lua_pop(L, 1);
-            if (gone)
-                continue;
-        }
         if (hook) {
             /* With a debug hook: hook(handler, name, data). */
             lua_pushvalue(L, list + 1);
@@ -409,20 +387,10 @@ static int run_handlers(lua_State *L, int events, int name, int data)
         } else {
             lua_rawgeti(L, list, i);
             check_callable_at(L, 81, "field '?'");
-            if (ML_MUTANT_IS(99) && i > 1 && lua_istable(L, data)) {
-                lua_newtable(L);
-                lua_pushnil(L);
-                while (lua_next(L, data) != 0) {
-                    lua_pushvalue(L, -2);
-                    lua_insert(L, -2);
-                    lua_rawset(L, -4);
-                }
-            } else {
-                lua_pushvalue(L, data);
-            }
+            lua_pushvalue(L, data);
             lua_call(L, 1, 1);
         }
-        if (ML_MUTANT_IS(39) ? lua_toboolean(L, -1) : !lua_isnil(L, -1)) {
+        if (!lua_isnil(L, -1)) {
             lua_replace(L, list);
             lua_settop(L, list);
             return 1;

@@ -94,13 +94,13 @@ static void push_sanitised(lua_State *L, int idx)
 
         if (c == '\n') {
             luaL_addstring(&b, "\n\t");
-            if (i + 1 < len && s[i + 1] == '\t' && !ML_MUTANT_IS(93))
+            if (i + 1 < len && s[i + 1] == '\t')
                 i++;
         } else if (c < 0x20 && c != '\t') {
             luaL_addchar(&b, (char)0xe2);
             luaL_addchar(&b, (char)0x90);
             luaL_addchar(&b, (char)(0x80 + c));
-        } else if (c == 0x7f && !ML_MUTANT_IS(92)) {
+        } else if (c == 0x7f) {
             luaL_addstring(&b, "\xe2\x90\xa1");
         } else {
             luaL_addchar(&b, (char)c);
@@ -322,10 +322,8 @@ int ml_format(lua_State *L)
             lua_pushliteral(L, "(nil)");
         } else {
             luaL_tolstring(L, arg, NULL);
-            if (!ML_MUTANT_IS(94)) {
-                push_sanitised(L, lua_gettop(L));
-                lua_remove(L, -2);
-            }
+            push_sanitised(L, lua_gettop(L));
+            lua_remove(L, -2);
         }
         lua_replace(L, arg);
         luaL_addstring(&b, " [%s]");

@@ -106,7 +106,7 @@ void ml_host_activate(lua_State *L, struct ml *ml, int host)
         return;
     }
     ml_config_get_field(L, ml, host, "component_module");
-    type = lua_toboolean(L, -1) && !ML_MUTANT_IS(65) ? "component" : "local";
+    type = lua_toboolean(L, -1) ? "component" : "local";
     lua_pop(L, 1);
     name = lua_tolstring(L, host, &len);
     ml_events_new(L, ml, name, len);
@@ -184,16 +184,13 @@ void ml_host_deactivate(lua_State *L, struct ml *ml, int host)
     lua_setfield(L, -2, "host");
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_session);
     lua_setfield(L, -2, "host_session");
-    if (!ML_MUTANT_IS(42))
-        fire_global(L, ml, "host-deactivating", base + 1);
+    fire_global(L, ml, "host-deactivating", base + 1);
     lua_settop(L, base);
 
     /* Handlers may have run: look the host up again. */
     h = ml_host_at(L, ml, host);
     if (!h)
         luaL_error(L, "host vanished during deactivation");
-    if (ML_MUTANT_IS(87))
-        drop_session(L, ml, host);
     ml_module_names(L, h->modules);
     n = (lua_Integer)lua_rawlen(L, base + 1);
     for (i = 1; i <= n; i++) {

@@ -61,7 +61,6 @@ static void fire_lifecycle(lua_State *L, struct ml *ml, int target,
 
 static void do_load(lua_State *L, struct ml *ml, int host, int name,
                     int state);
-static void remove_hooks(lua_State *L, int api);
 
 /*
  * The shared path (§4.1): a per-host instance of the shared module whose
@@ -74,30 +73,17 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
 
     ml_api_new_host(L, ml, host, name, genv);       /* base+1 api, +2 env */
     /* R-SHARED-7: in the host's map while add_host runs. */
-    if (!ML_MUTANT_IS(14))
-        ml_module_set(L, ml_modmap_check(L, ml, host, 200, "?"), name,
-                      base + 2);
+    ml_module_set(L, ml_modmap_check(L, ml, host, 200, "?"), name, base + 2);
     /* R-SHARED-4: add_host(per-host api) as only argument. */
-    if (ML_MUTANT_IS(11)) {
-        lua_pushvalue(L, base + 1);
-        ml_module_call(L, genv, "add_host", 1);
-        lua_settop(L, base + 2);
-    }
     lua_pushvalue(L, base + 1);
     ml_module_call(L, genv, "add_host", 1);
     lua_settop(L, base + 5);                        /* ok, result, err */
-    if (ML_MUTANT_IS(14))
-        ml_module_set(L, ml_modmap_check(L, ml, host, 200, "?"), name,
-                      base + 2);
     if (!lua_toboolean(L, base + 3) ||
-        (lua_isboolean(L, base + 4) && !lua_toboolean(L, base + 4) &&
-         !ML_MUTANT_IS(13))) {
+        (lua_isboolean(L, base + 4) && !lua_toboolean(L, base + 4))) {
         /* R-SHARED-9, R-SHARED-10: a raise gives nil, the error; false
          * gives nil and the second value, or false itself without one.
          * R-SHARED-12: whatever add_host hooked stays hooked. */
         ml_module_clear(L, ml_modmap_check(L, ml, host, 203, "?"), name);
-        if (ML_MUTANT_IS(97))
-            remove_hooks(L, base + 1);
         lua_pushnil(L);
         if (lua_toboolean(L, base + 3) && lua_toboolean(L, base + 5))
             lua_pushvalue(L, base + 5);
@@ -129,9 +115,8 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
     lua_pushnil(L);
     if (ml_loader_load_code(L, ml, name, env) == 2) {
         /* R-LOAD-6, R-LOAD-7: nothing registered, status error. */
-        if (!ML_MUTANT_IS(23))
-            set_status(L, ml, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD,
-                       false);
+        set_status(L, ml, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD,
+                   false);
         lua_pushnil(L);
         lua_pushvalue(L, base + 6);
         keep_top(L, base, 2);
@@ -142,8 +127,7 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
     lua_pushvalue(L, base + 7);
     lua_setfield(L, api, "meta");
     /* R-LOAD-11: in the map while the body and load() run. */
-    if (!ML_MUTANT_IS(62))
-        ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
+    ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
     lua_settop(L, base + 5);
     status = ml_pcall_traceback(L, 0, 1);
     lua_pushboolean(L, status == LUA_OK);
@@ -154,48 +138,37 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
             /* R-LOAD-10 */
             ml_module_call(L, env, "load", 0);
             lua_settop(L, base + 6);
-            if (!ML_MUTANT_IS(24)) {
-                lua_copy(L, base + 5, ok);
-                lua_copy(L, base + 6, err);
-            }
+            lua_copy(L, base + 5, ok);
+            lua_copy(L, base + 6, err);
             lua_settop(L, base + 4);
-            if (!lua_toboolean(L, ok) && !ML_MUTANT_IS(26))
+            if (!lua_toboolean(L, ok))
                 set_status(L, ml, api, "warn",
                            ML_TOK_STATUS_ERROR_DURING_LOAD, false);
         }
-        if (ML_MUTANT_IS(62))
-            ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name,
-                          env);
         /* R-LOAD-12 */
-        if (!ML_MUTANT_IS(28)) {
-            lua_pushnil(L);
-            lua_setfield(L, api, ml_reloading_field(ml));
-        }
+        lua_pushnil(L);
+        lua_setfield(L, api, ml_reloading_field(ml));
         lua_pushnil(L);
         lua_setfield(L, api, "saved_state");
         lua_getfield(L, api, "host");               /* base+5 */
         if (ml_is_star(L, base + 5)) {
             /* R-GLOBAL-3, R-GLOBAL-4: made global after the fact. */
             lua_getfield(L, api, "global");
-            if (!lua_toboolean(L, -1) && !ML_MUTANT_IS(5))
+            if (!lua_toboolean(L, -1))
                 ml_method_call(L, api, "set_global", 0, 0);
             lua_settop(L, base + 4);
             /* R-GLOBAL-2: only in the "*" map. */
-            if (!ML_MUTANT_IS(4))
-                ml_module_clear(L, ml_modmap_check(L, ml, host, 289, "?"),
-                                name);
+            ml_module_clear(L, ml_modmap_check(L, ml, host, 289, "?"), name);
             lua_getfield(L, api, "host");           /* base+5 */
             ml_module_set(L, ml_modmap_check(L, ml, base + 5, 290, "?"), name,
                           env);
-            if ((!lua_rawequal(L, host, base + 5) || ML_MUTANT_IS(15)) &&
+            if (!lua_rawequal(L, host, base + 5) &&
                 ml_module_has_method(L, env, "add_host")) {
                 /* R-SHARED-2, R-SHARED-14: the shared re-load's outcome
                  * replaces the outcome so far. */
                 do_load(L, ml, host, name, 0);      /* base+6, base+7 */
                 lua_copy(L, base + 6, ok);
                 lua_copy(L, base + 7, err);
-                if (ML_MUTANT_IS(12) && lua_toboolean(L, ok))
-                    lua_copy(L, base + 6, env);
             }
         }
         lua_settop(L, base + 4);
@@ -204,22 +177,15 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
         /* R-LOAD-8, R-LOAD-9: removed from the map of module.host (which
          * the body may have changed); hooks and items stay. */
         lua_getfield(L, api, "host");
-        ml_module_clear(L, ml_modmap_check(L, ml, ML_MUTANT_IS(27) ? host :
-                                           base + 5, 298, "?"), name);
-        if (ML_MUTANT_IS(98))
-            remove_hooks(L, api);
+        ml_module_clear(L, ml_modmap_check(L, ml, base + 5, 298, "?"), name);
         lua_settop(L, base + 4);
         set_status(L, ml, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD,
                    false);
     } else {
         /* R-LOAD-18 */
-        set_status(L, ml, api, "core", ML_TOK_STATUS_LOADED,
-                   !ML_MUTANT_IS(25));
+        set_status(L, ml, api, "core", ML_TOK_STATUS_LOADED, true);
     }
-    if (ML_MUTANT_IS(22) && !lua_toboolean(L, ok))
-        lua_pushnil(L);
-    else
-        lua_pushvalue(L, lua_toboolean(L, ok) ? env : ok);
+    lua_pushvalue(L, lua_toboolean(L, ok) ? env : ok);
     lua_pushvalue(L, err);
     keep_top(L, base, 2);
 }
@@ -264,18 +230,7 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
         map = h->modules;
     }
     lua_pushliteral(L, "*");                            /* base+1 */
-    if (ML_MUTANT_IS(10) &&
-        ml_module_push(L, ml_modmap_check(L, ml, base + 1, 187, "*"), name)) {
-        if (ml_module_has_method(L, base + 2, "add_host")) {
-            load_shared(L, ml, host, name, base + 2);
-            keep_top(L, base, 2);
-            return;
-        }
-        lua_settop(L, base + 1);
-    }
-    if (!(ML_MUTANT_IS(7) && !ml_is_star(L, host)) &&
-        !(ML_MUTANT_IS(9) && ml_is_star(L, host)) &&
-        ml_module_push(L, map, name)) {
+    if (ml_module_push(L, map, name)) {
         /* Prosody looks at the "*" map here, for a debug line. */
         ml_modmap_check(L, ml, base + 1, 183, "*");
         lua_settop(L, base);
@@ -286,8 +241,7 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
         if (ml_module_has_method(L, base + 2, "add_host"))
             load_shared(L, ml, host, name, base + 2);   /* R-SHARED-8 */
         else
-            push_fail(L, ML_MUTANT_IS(8) ? ML_TOK_MODULE_ALREADY_LOADED :
-                      ML_TOK_GLOBAL_MODULE_ALREADY_LOADED);     /* R-LOAD-4 */
+            push_fail(L, ML_TOK_GLOBAL_MODULE_ALREADY_LOADED);  /* R-LOAD-4 */
         keep_top(L, base, 2);
         return;
     }
@@ -309,12 +263,7 @@ void ml_lc_load(lua_State *L, struct ml *ml, int host, int name)
     if (lua_toboolean(L, base + 1)) {
         lua_getfield(L, base + 1, "module");
         lua_getfield(L, -1, "host");
-        if (ML_MUTANT_IS(1))
-            lua_pushliteral(L, "*");                    /* base+5 */
-        fire_lifecycle(L, ml, ML_MUTANT_IS(1) ? base + 5 : base + 4,
-                       "module-loaded", name, base + 4);
-        if (ML_MUTANT_IS(83) && ml_module_has_method(L, base + 1, "ready"))
-            ml_module_call(L, base + 1, "ready", 0);
+        fire_lifecycle(L, ml, base + 4, "module-loaded", name, base + 4);
         lua_settop(L, base + 2);
     }
 }
@@ -391,11 +340,9 @@ static void remove_items(lua_State *L, int api, int items, int events)
         list = lua_gettop(L);
         len = luaL_len(L, list);
         for (j = len; j >= 1; j--) {
-            lua_Integer k = ML_MUTANT_IS(51) ? len + 1 - j : j;
-
-            lua_geti(L, list, k);                   /* keys+4 */
+            lua_geti(L, list, j);                   /* keys+4 */
             lua_pushnil(L);
-            lua_seti(L, list, k);
+            lua_seti(L, list, j);
             lua_createtable(L, 0, 2);
             lua_pushvalue(L, api);
             lua_setfield(L, -2, "source");
@@ -419,53 +366,23 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
 {
     int base = lua_gettop(L);
     int env = base + 1, api = base + 2;
-    bool had_items = true;
 
     ml_checkstack(L, 30);
     ml_get_module(L, ml, host, name);
     if (lua_isnil(L, env)) {
         lua_settop(L, base);
-        if (ML_MUTANT_IS(6) && !ml_is_star(L, host)) {
-            lua_pushliteral(L, "*");
-            do_unload(L, ml, base + 1, name);
-            keep_top(L, base, 2);
-            return;
-        }
         push_fail(L, ML_TOK_MODULE_NOT_LOADED);
         return;
-    }
-    if (ML_MUTANT_IS(20)) {
-        lua_getfield(L, env, "module");
-        remove_hooks(L, api);
-        lua_settop(L, env);
-    }
-    if (ML_MUTANT_IS(60)) {
-        lua_getfield(L, env, "module");
-        lua_getfield(L, api, "items");
-        had_items = lua_toboolean(L, -1);
-        lua_settop(L, env);
     }
     /* R-UNLOAD-8: only an own unload of this api counts. */
     if (ml_module_has_method(L, env, "unload")) {
         ml_module_call(L, env, "unload", 0);
-        if (ML_MUTANT_IS(18) && !lua_toboolean(L, env + 1)) {
-            lua_pushnil(L);
-            lua_pushvalue(L, env + 2);
-            keep_top(L, base, 2);
-            return;
-        }
-        lua_settop(L, env);
-    } else if (ML_MUTANT_IS(17)) {
-        lua_getfield(L, env, "module");
-        lua_getfield(L, -1, "unload");
-        if (lua_isfunction(L, -1))
-            ml_pcall_traceback(L, 0, 0);
         lua_settop(L, env);
     }
     lua_getfield(L, env, "module");
     remove_hooks(L, api);
     lua_getfield(L, api, "items");                  /* base+3 */
-    if (lua_toboolean(L, base + 3) && had_items) {
+    if (lua_toboolean(L, base + 3)) {
         /* Global events for "*", else the host's (R-GLOBAL-6). */
         if (ml_is_star(L, host)) {
             lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
@@ -480,10 +397,8 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
         remove_items(L, api, base + 3, base + 4);
     }
     lua_settop(L, api);
-    if (!ML_MUTANT_IS(21)) {
-        lua_pushboolean(L, 0);
-        lua_setfield(L, api, "loaded");             /* R-LOAD-19 */
-    }
+    lua_pushboolean(L, 0);
+    lua_setfield(L, api, "loaded");                 /* R-LOAD-19 */
     ml_module_clear(L, ml_modmap_check(L, ml, host, 167, "?"), name);
     lua_settop(L, base);
     lua_pushboolean(L, 1);
@@ -502,7 +417,7 @@ void ml_lc_unload(lua_State *L, struct ml *ml, int host, int name)
     int base = lua_gettop(L);
 
     do_unload(L, ml, host, name);
-    if (lua_toboolean(L, base + 1) || ML_MUTANT_IS(19))
+    if (lua_toboolean(L, base + 1))
         fire_lifecycle(L, ml, host, "module-unloaded", name, host);
 }
 
@@ -524,20 +439,13 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
         push_fail(L, ML_TOK_MODULE_NOT_LOADED);
         return;
     }
-    if (!ML_MUTANT_IS(30) && ml_loader_load_code(L, ml, name, 0) == 2) {
+    if (ml_loader_load_code(L, ml, name, 0) == 2) {
         /* R-RELOAD-2: the old instance stays untouched. */
         keep_top(L, base, 2);
         return;
     }
     lua_settop(L, mod);
     lua_pushnil(L);                                 /* saved */
-    if (ML_MUTANT_IS(74) && !ml_module_has_method(L, mod, "save")) {
-        lua_getfield(L, mod, "module");
-        lua_getfield(L, -1, "save");
-        if (lua_isfunction(L, -1))
-            ml_pcall_traceback(L, 0, 0);
-        lua_settop(L, saved);
-    }
     if (ml_module_has_method(L, mod, "save")) {
         ml_module_call(L, mod, "save", 0);
         lua_settop(L, saved + 2);
@@ -547,14 +455,8 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
             /* R-RELOAD-6: a save() error aborts the reload, unless
              * force_module_reload is set for the host (the global section
              * for "*"); then it goes on with nothing saved (R-RELOAD-7). */
-            if (ML_MUTANT_IS(32)) {
-                lua_pushliteral(L, "*");
-                ml_config_get_field(L, ml, lua_gettop(L),
-                                    "force_module_reload");
-            } else {
-                ml_config_get_field(L, ml, host, "force_module_reload");
-            }
-            if (!lua_toboolean(L, -1) && !ML_MUTANT_IS(31)) {
+            ml_config_get_field(L, ml, host, "force_module_reload");
+            if (!lua_toboolean(L, -1)) {
                 lua_settop(L, base);
                 push_fail(L, ML_TOK_SAVE_STATE_FAILED);
                 return;
@@ -577,33 +479,15 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
         keep_top(L, base, 2);                       /* R-RELOAD-10 */
         return;
     }
-    if (ML_MUTANT_IS(36))
-        fire_lifecycle(L, ml, host, "module-loaded", name, host);
     /* R-RELOAD-13: a module gone global without add_host is not in the
      * host's map any more, and the lookup of restore raises. */
     ml_get_module(L, ml, host, name);               /* base+6 */
     if (ml_module_has_method(L, base + 6, "restore")) {
         if (lua_toboolean(L, saved))
             lua_pushvalue(L, saved);
-        else if (ML_MUTANT_IS(33))
-            lua_pushnil(L);
         else
             lua_newtable(L);
         ml_module_call(L, base + 6, "restore", 1);  /* R-RELOAD-9 */
-        if (ML_MUTANT_IS(37) && !lua_toboolean(L, base + 7)) {
-            lua_pushnil(L);
-            lua_pushvalue(L, base + 8);
-            keep_top(L, base, 2);
-            return;
-        }
-        lua_settop(L, base + 6);
-    } else if (ML_MUTANT_IS(88)) {
-        lua_getfield(L, base + 6, "module");
-        lua_getfield(L, -1, "restore");
-        if (lua_isfunction(L, -1)) {
-            lua_newtable(L);
-            ml_pcall_traceback(L, 1, 0);
-        }
         lua_settop(L, base + 6);
     }
     lua_pushvalue(L, base + 5);
@@ -629,7 +513,7 @@ void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name)
             ml_raise_at(L, ML_SRC_MODULEMANAGER, 372,
                         "attempt to index a nil value (field '?')");
         lua_getfield(L, -1, "module");
-        lua_pushboolean(L, !ML_MUTANT_IS(35));
+        lua_pushboolean(L, 1);
         lua_setfield(L, -2, ml_reloading_field(ml));
         lua_settop(L, base + 2);
         fire_lifecycle(L, ml, host, "module-reloaded", name, host);
@@ -640,8 +524,7 @@ void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name)
         return;
     }
     ml_get_module(L, ml, host, name);
-    if (lua_isnil(L, -1) && !(ML_MUTANT_IS(29) && lua_isnil(L, base + 1)) &&
-        !(ML_MUTANT_IS(69) && lua_isboolean(L, base + 1))) {
+    if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         fire_lifecycle(L, ml, host, "module-unloaded", name, host);
     }
@@ -713,12 +596,11 @@ static void push_modules_for_host(lua_State *L, struct ml *ml, int host)
         lua_replace(L, set);
     }
     set_apply(L, set, he, true);
-    if (!ML_MUTANT_IS(44))
-        set_apply(L, set, hd, false);
+    set_apply(L, set, hd, false);
     if (lua_getfield(L, set, "vcard") != LUA_TNIL &&
         lua_getfield(L, set, "vcard_legacy") != LUA_TNIL) {
         lua_pushnil(L);
-        lua_setfield(L, set, ML_MUTANT_IS(45) ? "vcard_legacy" : "vcard");
+        lua_setfield(L, set, "vcard");
     }
     lua_settop(L, component);
 }
@@ -735,7 +617,7 @@ static int on_host_activated(lua_State *L)
 
     lua_settop(L, 1);
     push_modules_for_host(L, ml, 1);                /* 2: set, 3: component */
-    if (lua_toboolean(L, 3) && !ML_MUTANT_IS(66)) {
+    if (lua_toboolean(L, 3)) {
         lua_pushvalue(L, 3);
         ml_lc_load(L, ml, 1, 4);
         lua_settop(L, 3);
@@ -749,16 +631,10 @@ static int on_host_activated(lua_State *L)
             lua_rawseti(L, 4, ++n);
         }
     }
-    if (ML_MUTANT_IS(66) && lua_toboolean(L, 3)) {
-        lua_pushvalue(L, 3);
-        lua_rawseti(L, 4, ++n);
-    }
     ml_sort_by_string(L, 4, 0);
     for (i = 1; i <= n; i++) {
         lua_rawgeti(L, 4, i);
         ml_lc_load(L, ml, 1, 5);
-        if (ML_MUTANT_IS(43) && !lua_toboolean(L, 6))
-            break;
         lua_settop(L, 4);
     }
     return 0;
@@ -768,8 +644,7 @@ static int on_host_activated(lua_State *L)
  * Data: the host name. Upvalue: ml. */
 static int on_host_deactivated(lua_State *L)
 {
-    if (!ML_MUTANT_IS(75))
-        ml_modmap_drop(L, ml_self(L), 1);
+    ml_modmap_drop(L, ml_self(L), 1);
     return 0;
 }
 

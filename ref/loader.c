@@ -110,14 +110,6 @@ static void parse_metadata_line(lua_State *L, const char *s, size_t n)
     end = n;
     while (end > value && isspace((unsigned char)s[end - 1]))
         end--;
-    if (ML_MUTANT_IS(78)) {
-        lua_pushlstring(L, s + key, key_end - key);
-        if (lua_rawget(L, -2) != LUA_TNIL) {
-            lua_pop(L, 1);
-            return;
-        }
-        lua_pop(L, 1);
-    }
     lua_pushlstring(L, s + key, key_end - key);
     lua_pushlstring(L, s + value, end - value);
     lua_rawset(L, -3);
@@ -328,10 +320,7 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
     lua_pushnil(L);                 /* base + 1: error of the last attempt */
     for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
         lua_settop(L, base + 1);
-        /* Mutant 85 swaps the two share/lua candidates (4, 5). */
-        push_candidate(L, ml, candidates[ML_MUTANT_IS(85) && i >= 4 ? 9 - i
-                                                              : i],
-                       name);                           /* base + 2 */
+        push_candidate(L, ml, candidates[i], name);    /* base + 2 */
         if (!can_open(L, base + 2)) {
             /* io.open's error, luaL_fileresult's text */
             lua_pushfstring(L, "%s: %s", lua_tostring(L, base + 2),

@@ -46,12 +46,8 @@ static int mm_is_loaded(lua_State *L)
 {
     lua_settop(L, 2);
     ml_get_module(L, ml_self(L), 1, 2);
-    if (lua_isnil(L, -1)) {
-        if (ML_MUTANT_IS(63))
-            lua_pushboolean(L, 0);
-        return 1;
-    }
-    lua_pushboolean(L, 1);
+    if (!lua_isnil(L, -1))
+        lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -64,10 +60,7 @@ static int mm_get_modules(lua_State *L)
 
     lua_settop(L, 1);
     if (!ml_modmap_at(L, ml, 1)) {
-        if (ML_MUTANT_IS(90))
-            lua_newtable(L);
-        else
-            lua_pushnil(L);
+        lua_pushnil(L);
         return 1;
     }
     ml_module_names(L, ml_modmap_at(L, ml, 1));     /* 2 */

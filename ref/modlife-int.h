@@ -39,18 +39,6 @@
 
 #include "modlife.h"
 
-/*
- * Mutation testing (mutants/README.md): a build with -DML_MUTANT=N turns
- * on the one deliberate bug numbered N, each written at its site as
- * `if (ML_MUTANT_IS(N))` or `... && !ML_MUTANT_IS(N)`. In the normal
- * build ML_MUTANT is 0, every such test is the constant 0 and the
- * compiler removes the mutant's code: the behaviour is unchanged.
- */
-#ifndef ML_MUTANT
-#define ML_MUTANT 0
-#endif
-#define ML_MUTANT_IS(n) (ML_MUTANT == (n))
-
 /* ---- alloc.c ---- */
 
 void *ml_malloc(size_t size);

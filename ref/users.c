@@ -219,7 +219,7 @@ void ml_users_init(lua_State *L, struct ml *ml)
     lua_pushliteral(L, "host-activated");
     lua_pushlightuserdata(L, ml);
     lua_pushcclosure(L, on_host_activated, 1);
-    lua_pushinteger(L, ML_MUTANT_IS(67) ? -1 : 100);
+    lua_pushinteger(L, 100);
     ml_events_add(L, base + 1, base + 2, base + 3, base + 4);
     lua_settop(L, base);
 }
