@@ -53,6 +53,9 @@ is($rc, 0, 'the same words in a string or a comment are not code');
 ($rc, $out) = check('', 'local f = load("return 1")', 'ok <env x@a.example>');
 is($rc, 1, 'load of a string: a hit');
 
+($rc, $out) = check('', 'module:log("info", "a\\x07b")', 'log a.example:x info a\\x07b');
+is($rc, 1, 'a \\x escape in a string of module code: a hit (Lua 5.2+)');
+
 ($rc, $out) = check('', 'function module.load() end', 'ok <env x@a.example>');
 is($rc, 0, 'module.load is no load()');
 
