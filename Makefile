@@ -243,7 +243,7 @@ test:
 	tools/spec-index --check
 	tools/uncovered
 	tools/rule-ids
-	tools/lua-wording
+	tools/precision
 	$(MAKE) check IMPL=ref STRICT=1
 	$(MAKE) without
 	$(MAKE) check IMPL=prosody STRICT=1

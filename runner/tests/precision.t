@@ -1,6 +1,7 @@
 #!/usr/bin/perl
-# tools/lua-wording (part of make test): a case whose expected text or
-# module code depends on Lua 5.4 must carry the tag lua54, so that
+# tools/precision (part of make test): no expected line pins an installed
+# Prosody's paths or line numbers, and a case whose expected text or
+# module code depends on Lua 5.4 carries the tag lua54, so that
 # NOTAG=lua54 leaves out everything a port on another Lua cannot pass
 # (spec/PROTOCOL.md §1.1).
 use strict;
@@ -23,11 +24,11 @@ sub check {
 	print $fh "tags: $tags\n" if $tags;
 	print $fh "=== mod_x.lua\n$module\n=== transcript\n> load a.example x\n$transcript\n";
 	close $fh;
-	my $out = `tools/lua-wording $file`;
+	my $out = `tools/precision $file`;
 	return ($? >> 8, $out);
 }
 
-my ($rc, $out) = (system('tools/lua-wording') >> 8);
+my ($rc, $out) = (system('tools/precision') >> 8);
 is($rc, 0, 'every case of cases/ that depends on Lua 5.4 is tagged lua54');
 
 ($rc, $out) = check('', 'error("x")', 'fail false "mod_x.lua:1: x\n<traceback>"');
@@ -55,6 +56,16 @@ is($rc, 1, 'load of a string: a hit');
 
 ($rc, $out) = check('', 'module:log("info", "a\\x07b")', 'log a.example:x info a\\x07b');
 is($rc, 1, 'a \\x escape in a string of module code: a hit (Lua 5.2+)');
+
+($rc, $out) = check('lua54', '', 'fail nil "share/lua/5.4/mod_x/mod_x.lua: No such file or directory"');
+is($rc, 1, 'Prosody\'s plugin search path in an expected line: a hit, whatever the tags');
+like($out, qr/installed Prosody.*\{\*\}/, '... saying to match it with {*}');
+
+($rc, $out) = check('', '', 'raise "/usr/lib/prosody/util/events.lua:39: attempt to compare {*}"');
+is($rc, 1, 'a position in Prosody\'s own code: a hit');
+
+($rc, $out) = check('', '', 'raise "{*}attempt to compare {*}"');
+is($rc, 0, 'the same matched with {*}: fine');
 
 ($rc, $out) = check('', 'function module.load() end', 'ok <env x@a.example>');
 is($rc, 0, 'module.load is no load()');
