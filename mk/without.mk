@@ -16,7 +16,8 @@
 # self-test runner/tests/without.t checks that the reference announces
 # exactly these and the runner accepts exactly these in needs:.
 CAPABILITIES := config reload depends items host-items status shared-data \
-	wrappers components unhook meta reload-state auth-providers format
+	wrappers components unhook meta reload-state auth-providers format \
+	hook-tag context
 CAPABILITY ?= $(CAPABILITIES)
 without_comma := ,
 

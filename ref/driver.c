@@ -21,7 +21,8 @@
  * of Prosody's module system that libmodlife implements. */
 #define CAPABILITIES \
     "config reload depends items host-items status shared-data wrappers " \
-    "components unhook meta reload-state auth-providers format"
+    "components unhook meta reload-state auth-providers format hook-tag " \
+    "context"
 #define MAX_LINE 65536                      /* bytes, without the newline */
 #define MAX_WORDS (MAX_LINE / 2 + 1)
 /* Exit status when memory runs out before the greeting: no state to go

@@ -42,6 +42,10 @@ static const char *const wrappers_methods[] = {
 static const char *const unhook_methods[] = {
     "unhook", "unhook_object_event", NULL
 };
+static const char *const hook_tag_methods[] = {
+    "hook_tag", "hook_stanza", NULL
+};
+static const char *const context_methods[] = { "context", NULL };
 
 /* Indexed by enum ml_capability. Capabilities with no methods to remove
  * are switched off where they act: the driver (config, components,
@@ -66,6 +70,8 @@ static const struct capability {
     [ML_CAP_RELOAD_STATE] = { "reload-state", none, none },
     [ML_CAP_AUTH_PROVIDERS] = { "auth-providers", none, none },
     [ML_CAP_FORMAT] = { "format", none, none },
+    [ML_CAP_HOOK_TAG] = { "hook-tag", hook_tag_methods, none },
+    [ML_CAP_CONTEXT] = { "context", context_methods, none },
 };
 
 /* The capability numbered 'word', or -1. */

@@ -78,7 +78,7 @@ bool mlr_is_result_line(const char *line)
 static const char *const capabilities[] = {
 	"config", "reload", "depends", "items", "host-items", "status",
 	"shared-data", "wrappers", "components", "unhook", "meta",
-	"reload-state", "auth-providers", "format",
+	"reload-state", "auth-providers", "format", "hook-tag", "context",
 };
 
 /* Is the n bytes at word a capability of the protocol? */

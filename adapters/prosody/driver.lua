@@ -16,6 +16,7 @@
 -- system that protocol 1 names.
 local VERSION_LINE = "modlife 1 config reload depends items host-items status shared-data"
 	.. " wrappers components unhook meta reload-state auth-providers format"
+	.. " hook-tag context"
 
 -- The autoloaded modules of Prosody 0.12.3 (core/modulemanager.lua,
 -- autoload_modules, with prosody.platform = "posix"): disabled so that a

@@ -64,7 +64,8 @@ is(scalar @$out, 0, '... and no greeting');
 # A probe: what module code sees.
 my @methods = qw(depends add_item remove_item handle_items provides
 	get_host_items set_status get_status log_status shared wrap_global
-	wrap_object_event wrap_event unhook unhook_object_event hook);
+	wrap_object_event wrap_event unhook unhook_object_event hook hook_tag
+	hook_stanza context);
 my @manager = qw(reload get_items load unload get_modules);
 open my $fh, '>', "$moddir/mod_probe.lua" or die;
 print $fh <<'EOF';
@@ -100,6 +101,8 @@ my %absent = (
 	wrappers => [ qw(wrap_global wrap_object_event wrap_event) ],
 	unhook => [ qw(unhook unhook_object_event) ],
 	meta => [ 'meta' ],
+	'hook-tag' => [ qw(hook_tag hook_stanza) ],
+	context => [ 'context' ],
 );
 my @commands = ('config a.example x 1', 'config a.example component_module c',
 	'activate a.example', 'load a.example probe', 'reload a.example probe');
