@@ -517,9 +517,10 @@ static bool setup_injection(bool *count)
 }
 
 /* Switch off the capabilities named in MODLIFE_WITHOUT (words separated
- * by commas or spaces; ref/without.c). Returns false after saying why on
- * stderr: a word that is not a capability, or no memory. */
-static bool setup_without(struct ml *ml)
+ * by commas or spaces; ref/without.c). Returns 0, or the exit status
+ * after saying why on stderr: 2 for a word that is not a capability,
+ * EXIT_NOMEM when memory ran out. */
+static int setup_without(struct ml *ml)
 {
     const char *s = getenv("MODLIFE_WITHOUT");
     char word[64];
@@ -540,13 +541,13 @@ static bool setup_without(struct ml *ml)
                         status == ML_ENOMEM ? "out of memory at"
                                             : "not a capability:",
                         (int)(n > 60 ? 60 : n), s);
-                return false;
+                return status == ML_ENOMEM ? EXIT_NOMEM : 2;
             }
         }
         s += n;
         s += strspn(s, ", ");
     }
-    return true;
+    return 0;
 }
 
 /* The greeting: the protocol version and the capabilities, less those
@@ -666,9 +667,9 @@ int main(int argc, char **argv)
         ml_free(d.ml);
         return nomem ? EXIT_NOMEM : 1;
     }
-    if (!setup_without(d.ml)) {
+    if ((status = setup_without(d.ml)) != 0) {
         ml_free(d.ml);
-        return 2;
+        return status;
     }
     greet(&d);
     fflush(stdout);
