@@ -223,7 +223,7 @@ list: $(RUNNER)
 	$(Q)tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $(CASES)
 
 # SELFTEST_DIRS: more self-test folders, from mk/*.mk (bench/tests/).
-selftest: $(RUNNER)
+selftest: $(RUNNER) $(REF_DRIVER)
 	$(Q)$(NEED) check
 	prove -j$(JOBS) runner/tests/ $(SELFTEST_DIRS)
 
