@@ -162,6 +162,31 @@ for my $cap (@caps) {
 	}
 }
 
+# The point of it all: a case that uses a switched-off part without
+# naming it in needs: fails, and passes (skipped) once it names it.
+for my $needs ('', "needs: unhook\n") {
+	my $case = "$moddir/uses-unhook.case";
+	open my $c, '>', $case or die;
+	print $c "id: uses-unhook\ntitle: t\nrules: R-EV-1\n$needs=== mod_x.lua\n",
+		"local function h() end\nmodule:hook(\"e\", h);\nmodule:unhook(\"e\", h);\n",
+		"=== transcript\n> activate a.example\nevent * host-activated a.example\nok true\n",
+		"> load a.example x\nevent a.example module-loaded host=a.example module=x\n",
+		"ok <env x\@a.example>\n";
+	close $c;
+	local $ENV{MODLIFE_WITHOUT} = 'unhook';
+	my $tap = `$RUN --driver $REF $case 2>&1`;
+	if ($needs) {
+		like($tap, qr/^ok 1 - .*# SKIP needs unhook/m,
+			'a case that needs unhook is skipped without it');
+	} else {
+		like($tap, qr/^not ok 1 - /m,
+			'a case that uses unhook without needing it fails without it');
+		local $ENV{MODLIFE_WITHOUT} = '';
+		like(`$RUN --driver $REF $case 2>&1`, qr/^ok 1 - uses-unhook: t$/m,
+			'... and passes with it');
+	}
+}
+
 # Two at once, comma- or space-separated.
 ($status, $out) = ref_run('status,unhook meta', $moddir);
 is_deeply([ greeting_words($out->[0]) ],
