@@ -7,13 +7,21 @@
 #   make check CASES='cases/x/a.case ...'   run only those case files
 #   make check AREA=shared NOTAG=quirk       select cases (knobs below)
 #   make list            the (selected) cases: id, area, rules, tags, needs
+#   make record IMPL=prosody CASES=cases/x/new.case   write a draft's
+#                        expected lines from the driver's own output,
+#                        REPEAT runs (at least 3) that must agree, else
+#                        the differing runs are shown and nothing is
+#                        written (tools/record)
 #   make bless CASES=cases/x/new.case   record the expected lines of steps
 #                        that have none from the reference, write them only
 #                        if real Prosody then passes the case (tools/bless);
 #                        FORCE=1 also replaces expected lines that differ
-#   make test            -Werror build + runner self-tests + check (ref and
-#                        Prosody) + valgrind + sanitize
-#   make valgrind        every case against the reference under memcheck
+#   make test            -Werror build + runner self-tests + check (ref,
+#                        ref13, Prosody 0.12.3 and 13.0.1) + valgrind +
+#                        sanitize
+#   make valgrind        every case against the reference under memcheck,
+#                        then VALGRIND13 (the cases of version rules and of
+#                        area timers) against it in 13.0.1 mode
 #   make sanitize        reference and runner built with ASan + UBSan
 #                        (build/san/): every case, runner self-tests
 #                        (mk/sanitize.mk)
@@ -24,6 +32,7 @@
 #   make bench           benchmarks: reference vs Prosody 0.12.3 vs a bare-Lua
 #                        floor, scaling, suite speed (mk/bench.mk, bench/)
 #   make bench-results   the same into results/bench.md, then RESULTS.md
+#   make sandbox-results what the driver sandbox costs per case, RESULTS.md
 #   make results         regenerate RESULTS.md from fresh runs
 #   make mutants         build each mutant of mutants/README.md (the reference
 #                        with -DML_MUTANT=N, build/mutants/N/) and run the
@@ -35,26 +44,33 @@
 #   make without        every case against the reference with each capability
 #                        switched off in turn (WITHOUT=X): passes or skips
 #                        (mk/without.mk)
-#   make uncovered       spec rules that no case names (fails if any)
+#   make uncovered       spec rules that no case names (fails if any);
+#                        CASES= and the selection knobs: those cases only
 #   make rule-ids        rule ids cited in code and docs that spec/ lacks
 #   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
 #   make fuzz            libFuzzer: regressions, then each harness for
 #                        FUZZ_SECONDS (default 60) (mk/fuzz.mk, fuzz/README.md)
 #   make fuzz-regress    every fuzz/regressions/H/* once
 #   make fuzz-results    make fuzz, then results/fuzz.md and RESULTS.md
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   the suite as one command:
+#                        PREFIX/bin/modlife check --impl ./driver (man
+#                        modlife), no checkout needed
 #   make clean
 #
 # Knobs
-#   IMPL=ref|prosody|PATH   driver under test (default ref)
+#   IMPL=ref|ref13|prosody|prosody13|PATH   driver under test (default
+#                           ref; ref13 and prosody13 follow Prosody 13.0.1)
 #   EXPECT=FILE             known failures (default expectations/IMPL.txt)
 #   FORCE=1                 make bless: replace expected lines already written
 #   STRICT=1                a known failure (EXPECT todo) that passes is a
 #                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
 #   JUNIT=FILE              make check: write JUnit XML for CI to FILE
-#                           (prove --formatter TAP::Formatter::JUnit) instead
-#                           of prove's console summary
+#                           (tools/perl/TAP/Formatter/ModlifeJUnit.pm: skips
+#                           and known failures are <skipped/>) instead of
+#                           prove's console summary
+#   RULES=DIR               a case naming a rule that DIR/*.md does not
+#                           define fails (default spec/rules; RULES= off)
 #   CASES=FILES             case files (default: every cases/*/*.case)
 #   Selection, from CASES, for check and list (tools/select); a list is
 #   comma-separated and matches when any item does; knobs combine (and):
@@ -67,6 +83,9 @@
 #   TIMEOUT=SECONDS         per-case timeout (default 10)
 #   WITHOUT=X,Y             make check: the reference runs with capabilities X, Y
 #                           switched off (MODLIFE_WITHOUT, ref/without.c)
+#   SANDBOX=0               run drivers without the bubblewrap sandbox (on by
+#                           default: runner/sandbox.c, README.md "Sandbox")
+#   SANDBOX_EXPOSE=DIR:DIR  more folders a sandboxed driver may read
 #   WERROR=1                add -Werror (make test sets it)
 #   MUTANT=N[,N...]         make mutants: only these mutants
 #   MUTANT_JOBS=N           make mutants: mutants built and run at a time (2)
@@ -85,6 +104,8 @@ CASES ?= $(sort $(wildcard cases/*/*.case))
 REPEAT ?= 1
 STRICT ?=
 EXPECT ?= $(wildcard expectations/$(IMPL).txt)
+SANDBOX ?= 1
+RULES ?= spec/rules
 
 B := build
 CC ?= cc
@@ -105,6 +126,20 @@ endif
 # Set-up of build dependencies (Debian packages), see tools/need.
 NEED := tools/need
 
+# A checkout path with a space breaks make's word lists (and the prove
+# source handler's command): say so, once, rather than fail obscurely.
+ifneq ($(word 2,$(CURDIR)),)
+$(error modlife: the checkout path '$(CURDIR)' contains a space; move or link the checkout to a path without one)
+endif
+
+# The driver sandbox (runner/sandbox.c): every run of modlife-run, from
+# make check or from the tools it starts, reads these. The Prosody
+# trees (0.12.3, 13.0.1) are outside the adapter's folder, so the
+# sandbox shows them explicitly.
+export MODLIFE_SANDBOX := $(SANDBOX)
+export MODLIFE_SANDBOX_EXPOSE := $(abspath $(B)/prosody):$(abspath $(B)/prosody13)$(if $(SANDBOX_EXPOSE),:$(SANDBOX_EXPOSE))
+NEED_SANDBOX := $(if $(filter 0,$(SANDBOX)),,sandbox)
+
 REF_SRC := $(sort $(wildcard ref/*.c))
 REF_LIB_SRC := $(filter-out ref/driver.c,$(REF_SRC))
 REF_OBJ := $(REF_LIB_SRC:%.c=$(B)/%.o)
@@ -115,20 +150,27 @@ REF_DRIVER := $(B)/modlife-ref
 RUNNER := $(B)/modlife-run
 SPAWN := $(B)/modlife-spawn
 PROSODY_DRIVER := adapters/prosody/modlife-prosody
+PROSODY13_DRIVER := adapters/prosody/modlife-prosody13
 
 ifeq ($(IMPL),ref)
 DRIVER := $(abspath $(REF_DRIVER))
 DRIVER_DEPS := $(REF_DRIVER)
+else ifeq ($(IMPL),ref13)
+DRIVER := $(abspath $(REF_DRIVER)) --prosody 13
+DRIVER_DEPS := $(REF_DRIVER)
 else ifeq ($(IMPL),prosody)
 DRIVER := $(abspath $(PROSODY_DRIVER))
 DRIVER_DEPS := prosody-setup
+else ifeq ($(IMPL),prosody13)
+DRIVER := $(abspath $(PROSODY13_DRIVER))
+DRIVER_DEPS := prosody13-setup
 else
 DRIVER := $(IMPL)
 DRIVER_DEPS :=
 endif
 
 .PHONY: all check test valgrind results uncovered rule-ids spec-index install clean \
-	deps prosody-setup selftest list bless
+	deps prosody-setup prosody13-setup selftest list bless record
 all: $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
 deps:
@@ -136,37 +178,47 @@ deps:
 
 $(B)/.lua-flags: | deps
 	@mkdir -p $(B)
-	$(Q)pkg-config --cflags $(LUA_PC) > $@.c && pkg-config --libs $(LUA_PC) > $@.l && \
-		mv $@.c $(B)/.lua-cflags && mv $@.l $(B)/.lua-libs && touch $@
+	$(Q)pkg-config --cflags $(LUA_PC) > $@.c.$$$$ && pkg-config --libs $(LUA_PC) > $@.l.$$$$ && \
+		mv $@.c.$$$$ $(B)/.lua-cflags && mv $@.l.$$$$ $(B)/.lua-libs && touch $@
 
 $(B)/ref/%.o: ref/%.c $(B)/.lua-flags
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $$(cat $(B)/.lua-cflags) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(@:.o=.d).$$$$ -MT $@ $$(cat $(B)/.lua-cflags) -c -o $@.$$$$ $< && \
+		mv -f $(@:.o=.d).$$$$ $(@:.o=.d) && mv -f $@.$$$$ $@
 
 $(B)/runner/%.o: runner/%.c
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(@:.o=.d).$$$$ -MT $@ -c -o $@.$$$$ $< && \
+		mv -f $(@:.o=.d).$$$$ $(@:.o=.d) && mv -f $@.$$$$ $@
 
+# Built aside and renamed into place: two makes at once never see (or
+# link) a half-written archive.
 $(B)/libmodlife.a: $(REF_OBJ)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@.$$$$ && ar rcs $@.$$$$ $^ && mv -f $@.$$$$ $@
 
 # Executables are linked aside and renamed into place, so that a rebuild
 # never breaks a check that is running them.
 $(REF_DRIVER): $(B)/ref/driver.o $(B)/libmodlife.a
 	$(if $(Q),@echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@.tmp $^ $$(cat $(B)/.lua-libs) -lm && mv -f $@.tmp $@
+	$(Q)$(CC) $(CFLAGS) -o $@.$$$$ $^ $$(cat $(B)/.lua-libs) -lm && mv -f $@.$$$$ $@
 
 $(RUNNER): $(RUN_OBJ)
 	$(if $(Q),@echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@.tmp $^ && mv -f $@.tmp $@
+	$(Q)$(CC) $(CFLAGS) -o $@.$$$$ $^ && mv -f $@.$$$$ $@
 
 -include $(REF_OBJ:.o=.d) $(RUN_OBJ:.o=.d) $(B)/ref/driver.d
 
 prosody-setup:
 	$(Q)$(NEED) prosody
 	$(Q)adapters/prosody/setup $(B)/prosody
+
+# Prosody 13.0.1 from bookworm-backports, through a private apt
+# configuration in $(B)/prosody13.apt/ (adapters/prosody/README.md).
+prosody13-setup:
+	$(Q)$(NEED) prosody
+	$(Q)adapters/prosody/setup $(B)/prosody13 13
 
 # prove runs one TAP stream per case file: the runner is the interpreter,
 # started through tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm by a
@@ -179,48 +231,75 @@ PROVE_SOURCE = --source ModlifeCase --modlifecase-option spawn=$(abspath $(SPAWN
 $(SPAWN): tools/spawn.c
 	@mkdir -p $(B)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/spawn.d -o $@.tmp $< && mv -f $@.tmp $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/spawn.d.$$$$ -MT $@ -o $@.$$$$ $< && \
+		mv -f $(B)/spawn.d.$$$$ $(B)/spawn.d && mv -f $@.$$$$ $@
 RUN_CMD = $(abspath $(RUNNER)) --timeout $(TIMEOUT) --impl-name $(IMPL) \
 	$(if $(EXPECT),--expect $(abspath $(EXPECT))) \
-	$(if $(filter 1,$(STRICT)),--strict)
+	$(if $(filter 1,$(STRICT)),--strict) \
+	$(if $(RULES),--rules $(abspath $(RULES)))
 # Selection (tools/select) only when a knob is set: CASES as given else.
 SELECT_ARGS = $(if $(ID),--id '$(ID)') $(if $(AREA),--area '$(AREA)') \
 	$(if $(TAG),--tag '$(TAG)') $(if $(NOTAG),--notag '$(NOTAG)') \
 	$(if $(RULE),--rule '$(RULE)')
-SELECTED = $(if $(strip $(SELECT_ARGS)),$$(tools/select --runner $(RUNNER) \
-	$(SELECT_ARGS) $(CASES)),$(CASES))
+# Sets the shell's $cases to the case files to run (tools/preflight:
+# folders expanded, ids unique, REPEAT sane, ...), then to those the
+# selection knobs keep (tools/select), or stops with one line. $(1): more
+# preflight options.
+SET_CASES = cases=$$(tools/preflight --runner $(RUNNER) --repeat '$(REPEAT)' \
+	$(1) -- $(CASES)) || exit 1; \
+	$(if $(strip $(SELECT_ARGS)),cases=$$(tools/select --runner $(RUNNER) \
+	$(SELECT_ARGS) $$cases) || exit 1;)
+PREFLIGHT_CHECK = $(if $(EXPECT),--expect '$(EXPECT)') \
+	$(if $(filter 1,$(STRICT)),--strict) $(if $(NEED_SANDBOX),--sandbox)
+# A run ends with tools/summary's table per area and its line
+# "modlife: P passed, F failed, T todo, S skipped of N against IMPL", from
+# the verdicts the runners append to MODLIFE_SUMMARY (with REPEAT, the
+# last run and a failing one).
+SUMMARY = tools/summary --impl '$(IMPL)' "$$sum" $$cases; rm -f "$$sum"
+LAST_SUMMARY = if [ $$n -eq $(REPEAT) ]; then $(SUMMARY); else rm -f "$$sum"; fi
 # JUNIT=FILE: the formatter counts a passing TODO as a failure unless
 # told otherwise; the run's own verdict (STRICT) decides instead.
 # WITHOUT=X,Y: the reference runs with those capabilities switched off
 # (MODLIFE_WITHOUT, ref/without.c); other drivers may honour it too.
 WITHOUT_ENV = $(if $(WITHOUT),MODLIFE_WITHOUT='$(WITHOUT)')
 JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
-JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::JUnit)
+JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::ModlifeJUnit)
 JUNIT_OUT = $(if $(JUNIT),> '$(JUNIT)')
 JUNIT_SAY = $(if $(JUNIT), (JUnit XML in $(JUNIT)))
 check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
-	$(Q)$(NEED) check
-	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
+	$(Q)$(NEED) check $(NEED_SANDBOX)
+	$(Q)$(call SET_CASES,$(PREFLIGHT_CHECK)) \
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
-		$(WITHOUT_ENV) $(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+		sum=$$(mktemp); \
+		MODLIFE_SUMMARY=$$sum $(WITHOUT_ENV) $(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
 			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
 			$$cases $(JUNIT_OUT) || \
-		{ echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
+		{ $(SUMMARY); echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
+		$(LAST_SUMMARY); \
 	done; [ -z "$(JUNIT)" ] || echo "modlife: passed against $(IMPL)$(JUNIT_SAY)"; \
 	[ $(REPEAT) -eq 1 ] || echo "modlife: $(REPEAT) runs in a row passed against $(IMPL)"
 
 # The reference records, real Prosody judges (REPEAT times in a row).
 bless: $(RUNNER) $(REF_DRIVER) prosody-setup
-	$(Q)$(NEED) check
-	$(Q)cases="$(SELECTED)"; [ -n "$$cases" ] || exit 1; \
+	$(Q)$(NEED) check $(NEED_SANDBOX)
+	$(Q)$(call SET_CASES,$(if $(NEED_SANDBOX),--sandbox)) \
 	tools/bless $(if $(filter 1,$(FORCE)),--force) --repeat $(REPEAT) \
 		--timeout $(TIMEOUT) --runner $(abspath $(RUNNER)) \
 		--record-driver $(abspath $(REF_DRIVER)) \
 		--judge-driver $(abspath $(PROSODY_DRIVER)) $$cases
 
+# Real Prosody records (IMPL=prosody): at least 3 runs, which must agree.
+record: $(RUNNER) $(DRIVER_DEPS)
+	$(Q)$(NEED) check $(NEED_SANDBOX)
+	$(Q)$(call SET_CASES,$(if $(NEED_SANDBOX),--sandbox)) \
+	tools/record $(if $(filter 1,$(FORCE)),--force) \
+		--runs $$(( $(REPEAT) > 3 ? $(REPEAT) : 3 )) --timeout $(TIMEOUT) \
+		--runner $(abspath $(RUNNER)) --driver $(DRIVER) $$cases
+
 list: $(RUNNER)
-	$(Q)tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $(CASES)
+	$(Q)cases=$$(tools/preflight --runner $(RUNNER) -- $(CASES)) || exit 1; \
+	tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $$cases
 
 # SELFTEST_DIRS: more self-test folders, from mk/*.mk (bench/tests/).
 selftest: $(RUNNER) $(REF_DRIVER)
@@ -230,6 +309,11 @@ selftest: $(RUNNER) $(REF_DRIVER)
 valgrind: $(RUNNER) $(REF_DRIVER)
 	$(Q)$(NEED) valgrind
 	prove -j$(JOBS) --exec '$(abspath $(RUNNER)) --timeout 120 --impl-name ref-valgrind --driver $(abspath tools/valgrind-driver) $(abspath $(REF_DRIVER))' $(CASES)
+	prove -j$(JOBS) --exec '$(abspath $(RUNNER)) --timeout 120 --impl-name ref13-valgrind --driver $(abspath tools/valgrind-driver) $(abspath $(REF_DRIVER)) --prosody 13' $(VALGRIND13)
+
+# The cases where ref13 differs from ref: those of version rules (their
+# lines differ by release) and area timers (13.0.1's ready callbacks).
+VALGRIND13 = $(sort $(wildcard cases/timers/*.case) $(shell grep -l '^\[1' $(CASES) /dev/null))
 
 # Cases whose expected log has a group: their outcome may vary from run to
 # run on Prosody (hash seeds, pairs() order), so make test runs them 20
@@ -245,9 +329,12 @@ test:
 	tools/rule-ids
 	tools/precision
 	$(MAKE) check IMPL=ref STRICT=1
+	$(MAKE) check IMPL=ref13 STRICT=1
 	$(MAKE) without
 	$(MAKE) check IMPL=prosody STRICT=1
+	$(MAKE) check IMPL=prosody13 STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
+	$(MAKE) check IMPL=prosody13 REPEAT=20 CASES="$(UNORDERED_CASES)"
 	$(MAKE) valgrind
 	$(MAKE) sanitize
 
@@ -255,14 +342,14 @@ test:
 clean-objs:
 	rm -rf $(B)/ref $(B)/runner $(B)/libmodlife.a $(REF_DRIVER) $(RUNNER) $(SPAWN)
 
-results: $(RUNNER) $(REF_DRIVER) prosody-setup
+results: $(RUNNER) $(REF_DRIVER) prosody-setup prosody13-setup
 	$(Q)mkdir -p results && tools/results > results/conformance.md.new && \
 		mv results/conformance.md.new results/conformance.md
 	$(Q)tools/assemble-results
 	@echo "RESULTS.md regenerated (conformance section rerun)"
 
 uncovered: $(RUNNER)
-	$(Q)tools/uncovered
+	$(Q)$(if $(or $(filter command line environment,$(origin CASES)),$(strip $(SELECT_ARGS))),$(call SET_CASES,) tools/uncovered $$cases,tools/uncovered)
 
 rule-ids:
 	$(Q)tools/rule-ids
@@ -273,10 +360,39 @@ spec-index: $(RUNNER)
 # Further targets, one concern per file: mk/*.mk.
 include $(sort $(wildcard mk/*.mk))
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/modlife
-	install -m 755 $(REF_DRIVER) $(RUNNER) $(DESTDIR)$(PREFIX)/bin/
-	cp -R spec cases $(DESTDIR)$(PREFIX)/share/modlife/
+# The installed suite: `modlife check --impl ./driver` from anywhere
+# (tools/modlife, man/modlife.1), no checkout needed.
+INSTALL_SHARE = $(DESTDIR)$(PREFIX)/share/modlife
+INSTALL_TOOLS = tools/select tools/summary tools/known-failures
+# modlife-protocol(5) is spec/PROTOCOL.md, converted: one source.
+$(B)/man/modlife-protocol.5: spec/PROTOCOL.md tools/md2man
+	@mkdir -p $(dir $@)
+	$(Q)tools/md2man --name modlife-protocol --section 5 \
+		--title "the modlife driver protocol" spec/PROTOCOL.md > $@.tmp && mv $@.tmp $@
+install: all $(B)/man/modlife-protocol.5
+	install -d $(DESTDIR)$(PREFIX)/bin $(INSTALL_SHARE)/tools \
+		$(INSTALL_SHARE)/perl/TAP/Parser/SourceHandler \
+		$(INSTALL_SHARE)/perl/TAP/Formatter $(DESTDIR)$(PREFIX)/libexec/modlife \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/doc/modlife
+	install -m 755 $(REF_DRIVER) $(RUNNER) tools/modlife $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(SPAWN) $(DESTDIR)$(PREFIX)/libexec/modlife/
+	install -m 755 $(INSTALL_TOOLS) $(INSTALL_SHARE)/tools/
+	install -m 644 tools/perl/TAP/Parser/SourceHandler/ModlifeCase.pm \
+		$(INSTALL_SHARE)/perl/TAP/Parser/SourceHandler/
+	install -m 644 tools/perl/TAP/Formatter/ModlifeJUnit.pm $(INSTALL_SHARE)/perl/TAP/Formatter/
+	install -m 644 man/modlife.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(B)/man/modlife-protocol.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 README.md PORTING.md $(DESTDIR)$(PREFIX)/share/doc/modlife/
+	rm -rf $(INSTALL_SHARE)/spec $(INSTALL_SHARE)/cases $(INSTALL_SHARE)/examples
+	cp -R spec cases examples $(INSTALL_SHARE)/
 
 clean:
 	rm -rf $(B)
+
+# What the driver sandbox costs per case, into RESULTS.md (tools/sandbox-cost).
+.PHONY: sandbox-results
+sandbox-results: $(RUNNER) $(REF_DRIVER)
+	$(Q)$(NEED) sandbox
+	$(Q)mkdir -p results && tools/sandbox-cost > results/sandbox.md.new && \
+		mv results/sandbox.md.new results/sandbox.md && tools/assemble-results

@@ -21,8 +21,8 @@
  * one line); no line over 64 KiB. A broken property aborts.
  *
  * ref/driver.c is included, with its main renamed, so that the harness
- * calls its static functions; the driver's stdout is pointed at a memory
- * stream for each input (the fixture modules do not print).
+ * calls its static functions; the driver's protocol stream is pointed at
+ * a memory stream for each input (the fixture modules do not print).
  *
  * MODDIR is $MODLIFE_FUZZ_MODDIR when set, else the fuzz/modules folder
  * the harness was built from (FUZZ_MODDIR).
@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct driver d = { NULL, LUA_NOREF };
     struct ml_observer observer = { on_log, on_event, &d };
     struct ml_error err;
-    FILE *in, *saved = stdout;
+    FILE *in;
     char *out = NULL;
     size_t len = 0;
 
@@ -128,12 +128,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     in = size ? fmemopen((void *)data, size, "r") : NULL;
     if (in) {
-        /* glibc's printf writes to whatever stdout points at. */
-        stdout = open_memstream(&out, &len);
-        CHECK(stdout != NULL);
+        protocol = open_memstream(&out, &len);
+        CHECK(protocol != NULL);
         serve(&d, in);
-        fclose(stdout);
-        stdout = saved;
+        fclose(protocol);
         fclose(in);
         check_output(out, len, count_lines(data, size));
         free(out);

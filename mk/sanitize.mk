@@ -1,7 +1,8 @@
 # make sanitize: the reference (library and driver) and the runner built
 # with AddressSanitizer and UndefinedBehaviorSanitizer into build/san/, then
 # every case through the sanitized runner against the sanitized driver, and
-# the runner self-tests that can take another runner binary.
+# the runner self-tests that can take another runner binary, and the
+# hostile-module self-test against the sanitized driver (MODLIFE_REF).
 #
 # A sanitizer report must fail the run, never scroll past: every report
 # aborts the process (abort_on_error, halt_on_error, no recovery compiled
@@ -24,7 +25,7 @@ SAN_TIMEOUT ?= 60
 # drive `make check` (the plain build) or valgrind, which cannot run an
 # ASan binary.
 SAN_SELFTESTS := $(addprefix runner/tests/,parse.t drivers.t match.t \
-	directives.t capabilities.t expect.t colour.t)
+	directives.t capabilities.t expect.t colour.t diverge.t)
 # detect_leaks: LeakSanitizer at exit (on by default on x86_64, said here).
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1 \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
@@ -60,6 +61,7 @@ sanitize: $(SAN_REF_DRIVER) $(SAN_RUNNER)
 	$(Q)$(NEED) check
 	$(SAN_ENV) prove -j$(JOBS) --exec '$(abspath $(SAN_RUNNER)) --timeout $(SAN_TIMEOUT) --impl-name ref-sanitize --driver $(abspath $(SAN_REF_DRIVER))' $(CASES)
 	$(SAN_ENV) MODLIFE_RUN=$(abspath $(SAN_RUNNER)) prove -j$(JOBS) $(SAN_SELFTESTS)
+	$(SAN_ENV) MODLIFE_REF=$(abspath $(SAN_REF_DRIVER)) prove runner/tests/hostile-modules.t
 
 # The same runs, written as the sanitizers section of RESULTS.md.
 .PHONY: sanitize-results

@@ -17,7 +17,7 @@
 # exactly these and the runner accepts exactly these in needs:.
 CAPABILITIES := config reload depends items host-items status shared-data \
 	wrappers components unhook meta reload-state auth-providers format \
-	hook-tag context
+	hook-tag context start timers
 CAPABILITY ?= $(CAPABILITIES)
 without_comma := ,
 

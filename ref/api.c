@@ -8,8 +8,8 @@
  * (R-SHARED-5).
  *
  * Methods reach other methods through 'self', as Prosody's do, so that a
- * module overriding one sees its override used. Every method is a C
- * closure whose first upvalue is the library instance.
+ * module overriding one sees its override used. Methods find the library
+ * instance with ml_self, not in an upvalue (issue 11 §3).
  */
 #include <string.h>
 #include <time.h>
@@ -55,8 +55,7 @@ static void self_log(lua_State *L, const char *level, enum ml_token fmt,
     int first = lua_gettop(L) - nargs + 1;
 
     if (!ml_has(ml, ML_CAP_FORMAT)) {
-        lua_pushlightuserdata(L, ml);
-        lua_pushcclosure(L, ml_format, 1);
+        lua_pushcfunction(L, ml_format);
         ml_push_token(L, fmt);
         lua_rotate(L, first, 2);
         lua_call(L, nargs + 1, 1);
@@ -110,15 +109,13 @@ static int api_get_host_type(lua_State *L)
  * to the "*" map is modulemanager's business. */
 static int api_set_global(lua_State *L)
 {
-    struct ml *ml = ml_self(L);
-
     lua_settop(L, 1);
     lua_pushliteral(L, "*");
     lua_setfield(L, 1, "host");
     lua_pushliteral(L, "mod_");
     lua_getfield(L, 1, "name");
     lua_concat(L, 2);
-    ml_log_new(L, ml, 2);
+    ml_log_new(L, 2);
     ml_log_method(L, 3);
     lua_setfield(L, 1, "log");
     lua_setfield(L, 1, "_log");
@@ -129,31 +126,110 @@ static int api_set_global(lua_State *L)
 
 /* ---- events and hooks ---- */
 
+static int api_fire_event_k(lua_State *L, int status, lua_KContext ctx);
+
 static int api_fire_event(lua_State *L)
 {
     struct ml *ml = ml_self(L);
 
     lua_settop(L, 3);
     push_self_events(L, ml);
-    return ml_events_fire(L, 4, 2, 3);
+    return ml_events_fire_k(L, 4, 2, 3, api_fire_event_k);
 }
 
-/* Push self.event_handlers, which must be a table. */
-static void push_tracking(lua_State *L)
+/* The rest of fire_event after a handler yielded inside a coroutine and
+ * returned (R-HOSTILE-7). */
+static int api_fire_event_k(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    return ml_events_fire_end(L, ctx, api_fire_event_k);
+}
+
+/* Registry key of the weak-keyed set of the event_handlers tables that
+ * api objects are created with (push_new_tracking). */
+#define TRACKING_KEY "modlife.api.tracking"
+
+/* Push a new, empty event_handlers table and register it as an api's own
+ * (ml_api_is_tracking). */
+static void push_new_tracking(lua_State *L)
+{
+    lua_newtable(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TRACKING_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, TRACKING_KEY);
+    }
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/*
+ * Whether the value at 'idx' is an event_handlers table that an api was
+ * created with: hooks, unhooks and unload walk those raw. Anything else
+ * a module stores in module.event_handlers is used as Prosody uses its
+ * multitable, through its add, remove and iter methods (R-HOSTILE-3).
+ */
+bool ml_api_is_tracking(lua_State *L, int idx)
+{
+    bool found;
+
+    if (!lua_istable(L, idx))
+        return false;
+    idx = lua_absindex(L, idx);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TRACKING_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_pushvalue(L, idx);
+    found = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return found;
+}
+
+/*
+ * Push self.event_handlers (self at 1). For an api's own table, return
+ * true. Otherwise push also its method 'method' and return false: the
+ * caller calls it as moduleapi.lua does at 'line'
+ * (self.event_handlers:add(...) or :remove(...)), which raises there when
+ * the value cannot be indexed or the method cannot be called.
+ */
+static bool push_tracking(lua_State *L, const char *method, int line)
 {
     lua_getfield(L, 1, "event_handlers");
-    if (!lua_istable(L, -1))
-        luaL_error(L, "attempt to index a %s value (field 'event_handlers')",
-                   luaL_typename(L, -1));
+    if (ml_api_is_tracking(L, -1))
+        return true;
+    if (!ml_is_indexable(L, -1))
+        ml_raise_at(L, ML_SRC_MODULEAPI, line, "attempt to index a %s value "
+                    "(field 'event_handlers')", luaL_typename(L, -1));
+    lua_getfield(L, -1, method);
+    if (!ml_is_callable(L, -1))
+        ml_raise_at(L, ML_SRC_MODULEAPI, line, "attempt to call a %s value "
+                    "(method '%s')", luaL_typename(L, -1), method);
+    return false;
 }
 
 /* Push t[key] (raw) of the table on top, creating it as a new table if
- * absent; the key must not be nil. */
+ * absent; the key must not be nil. A module may have stored something
+ * else there: that raises as indexing it in multitable's add would. */
 static void push_subtable(lua_State *L, int key)
 {
     lua_pushvalue(L, key);
-    if (lua_rawget(L, -2) != LUA_TNIL)
+    switch (lua_rawget(L, -2)) {
+    case LUA_TTABLE:
         return;
+    case LUA_TNIL:
+        break;
+    default:
+        ml_raise_at(L, ML_SRC_MULTITABLE, 31, "attempt to index a %s value "
+                    "(local 't')", luaL_typename(L, -1));
+    }
     lua_pop(L, 1);
     lua_newtable(L);
     lua_pushvalue(L, key);
@@ -166,9 +242,21 @@ static void push_subtable(lua_State *L, int key)
  * hook, R-EV-9), then object.add_handler(event, handler, priority). */
 static int api_hook_object_event(lua_State *L)
 {
+    /* 13.0.1 records with set(object, event, handler, true), at line 86 */
+    bool set = ml_self(L)->release13;
     int key;
 
     lua_settop(L, 5);
+    if (!push_tracking(L, set ? "set" : "add", set ? 86 : 84)) { /* 6, 7 */
+        lua_insert(L, 6);
+        for (key = 2; key <= 4; key++)
+            lua_pushvalue(L, key);
+        lua_pushboolean(L, 1);
+        lua_call(L, 5, 0);
+        lua_settop(L, 5);
+        ml_object_add_handler(L, 2, 3, 4, 5);
+        return 0;
+    }
     for (key = 2; key <= 4; key++) {
         lua_Number x;
 
@@ -180,7 +268,6 @@ static int api_hook_object_event(lua_State *L)
             return ml_raise_at(L, ML_SRC_MULTITABLE, 32,
                                "table index is NaN");
     }
-    push_tracking(L);
     push_subtable(L, 2);
     push_subtable(L, 3);
     lua_pushvalue(L, 4);
@@ -206,8 +293,21 @@ static bool top_is_empty(lua_State *L)
  * handler). */
 static int api_unhook_object_event(lua_State *L)
 {
+    /* 13.0.1 forgets with set(object, event, handler, nil), at line 91 */
+    bool set = ml_self(L)->release13;
+
     lua_settop(L, 4);
-    push_tracking(L);                               /* 5 */
+    if (!push_tracking(L, set ? "set" : "remove", set ? 91 : 89)) { /* 5, 6 */
+        lua_insert(L, 5);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        lua_pushvalue(L, 4);
+        if (set)
+            lua_pushnil(L);
+        lua_call(L, set ? 5 : 4, 0);
+        ml_object_remove_handler(L, 2, 3, 4);
+        return 0;
+    }
     lua_pushvalue(L, 2);
     if (lua_rawget(L, 5) == LUA_TTABLE) {           /* 6 */
         lua_pushvalue(L, 3);
@@ -256,7 +356,7 @@ static int api_hook(lua_State *L)
 static int api_hook_global(lua_State *L)
 {
     lua_settop(L, 4);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+    ml_push_ref(L, ml_self(L)->ref_global_events, LUA_TTABLE);
     return hook_on(L, 3);
 }
 
@@ -264,7 +364,7 @@ static int api_hook_global(lua_State *L)
 static int api_wrap_global(lua_State *L)
 {
     lua_settop(L, 3);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml_self(L)->ref_global_events);
+    ml_push_ref(L, ml_self(L)->ref_global_events, LUA_TTABLE);
     return hook_on(L, 2);
 }
 
@@ -476,6 +576,53 @@ static int api_get_host_items(lua_State *L)
     return 1;
 }
 
+/* 13.0.1's handle_items for existing items (R-ITEM-4): walks the modules
+ * of the api's host (in the map's order, one R-ITEM-3 leaves open) and
+ * calls added({source = that module's api, item = v}) for each item of
+ * 'type' (stack 2); 'added' at stack 3. */
+static void added_with_source(lua_State *L, struct ml *ml)
+{
+    lua_Integer i, j, n;
+    int names;
+
+    lua_getfield(L, 1, "host");
+    if (!ml_modmap_at(L, ml, lua_gettop(L)))
+        return;
+    ml_module_names(L, ml_modmap_at(L, ml, lua_gettop(L)));
+    names = lua_gettop(L);
+    n = (lua_Integer)lua_rawlen(L, names);
+    for (i = 1; i <= n; i++) {
+        struct ml_modmap *map = ml_modmap_at(L, ml, names - 1);
+        int mod, items;
+
+        lua_settop(L, names);
+        lua_rawgeti(L, names, i);
+        if (!map || !ml_module_push(L, map, names + 1))
+            continue;
+        lua_getfield(L, -1, "module");
+        mod = lua_gettop(L);
+        lua_getfield(L, mod, "items");
+        if (!lua_toboolean(L, -1))
+            continue;
+        lua_pushvalue(L, 2);
+        lua_gettable(L, -2);
+        if (!lua_toboolean(L, -1))
+            continue;
+        items = lua_gettop(L);
+        for (j = 1; lua_geti(L, items, j) != LUA_TNIL; j++) {
+            lua_pushvalue(L, 3);
+            lua_createtable(L, 0, 2);
+            lua_pushvalue(L, mod);
+            lua_setfield(L, -2, "source");
+            lua_pushvalue(L, -3);
+            lua_setfield(L, -2, "item");
+            lua_call(L, 1, 0);
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, names - 2);
+}
+
 /* handle_items(type, added, removed, existing): hook both item events;
  * unless existing == false, call added({item = v}) for the items already
  * on the host (0.12.3 passes no source, R-ITEM-4). */
@@ -492,6 +639,10 @@ static int api_handle_items(lua_State *L)
     ml_method_call(L, 1, "hook", 2, 0);
     if (lua_isboolean(L, 5) && !lua_toboolean(L, 5))
         return 0;
+    if (ml_self(L)->release13) {
+        added_with_source(L, ml_self(L));           /* R-ITEM-4, 13.0.1 */
+        return 0;
+    }
     lua_pushvalue(L, 2);
     ml_method_call(L, 1, "get_host_items", 1, 1);   /* 6 */
     for (i = 1; lua_geti(L, 6, i) != LUA_TNIL; i++) {
@@ -552,17 +703,13 @@ static int api_provides(lua_State *L)
         lua_newtable(L);
         lua_replace(L, 3);
         lua_getfield(L, 1, "environment");          /* 4 */
-        lua_pushnil(L);
-        while (lua_next(L, 4) != 0) {
-            if (lua_type(L, -2) == LUA_TSTRING &&
-                strcmp(lua_tostring(L, -2), "module") == 0 &&
-                lua_rawlen(L, -2) == 6) {
-                lua_pop(L, 1);
-                continue;
-            }
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_settable(L, 3);
+        ml_pairs(L, 4, ML_SRC_MODULEAPI, 350);      /* 5, 6, 7 */
+        while (ml_pairs_next(L, 5)) {               /* 8, 9 */
+            if (lua_type(L, 8) != LUA_TSTRING ||
+                strcmp(lua_tostring(L, 8), "module") != 0 ||
+                lua_rawlen(L, 8) != 6)
+                lua_settable(L, 3);
+            lua_settop(L, 7);
         }
         lua_settop(L, 3);
     }
@@ -642,7 +789,12 @@ static int api_set_status(lua_State *L)
     lua_settop(L, 4);
     priority = status_priority(L, 2);
     if (priority < 0) {
-        self_log(L, "error", ML_TOK_STATUS_INVALID, 0);
+        /* R-STATUS-2: 13.0.1 passes the type to the format, 0.12.3 not */
+        bool with_type = ml_self(L)->release13;
+
+        if (with_type)
+            lua_pushvalue(L, 2);
+        self_log(L, "error", ML_TOK_STATUS_INVALID, with_type);
         lua_pushliteral(L, "info");
         lua_replace(L, 2);
         priority = 1;
@@ -681,14 +833,12 @@ static int api_set_status(lua_State *L)
  * then log(level, fmt, ...). */
 static int api_log_status(lua_State *L)
 {
-    struct ml *ml = ml_self(L);
     int i, n = lua_gettop(L);
 
     if (n < 3)
         lua_settop(L, n = 3);
     lua_pushvalue(L, 2);
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, ml_format, 1);
+    lua_pushcfunction(L, ml_format);
     for (i = 3; i <= n; i++)
         lua_pushvalue(L, i);
     lua_call(L, n - 2, 1);
@@ -711,13 +861,13 @@ static int api_get_status(lua_State *L)
 
 /* module-reloaded watcher of depends(): reload the dependent when one of
  * its dependencies is reloaded, unless it is reloading itself (R-DEP-7).
- * Upvalues: ml, the dependent's api. */
+ * Upvalue: the dependent's api. */
 static int dep_reloaded(lua_State *L)
 {
     struct ml *ml = ml_self(L);
 
     lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(2));          /* 2: self */
+    lua_pushvalue(L, lua_upvalueindex(1));          /* 2: self */
     lua_getfield(L, 2, "dependencies");
     lua_getfield(L, 1, "module");
     lua_gettable(L, 3);
@@ -740,13 +890,13 @@ static int dep_reloaded(lua_State *L)
 
 /* module-unloaded watcher of depends(): unload the dependent when one of
  * its dependencies is unloaded on the same events object (R-DEP-6,
- * R-DEP-9). Upvalues: ml, the dependent's api. */
+ * R-DEP-9). Upvalue: the dependent's api. */
 static int dep_unloaded(lua_State *L)
 {
     struct ml *ml = ml_self(L);
 
     lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(2));          /* 2: self */
+    lua_pushvalue(L, lua_upvalueindex(1));          /* 2: self */
     lua_getfield(L, 2, "dependencies");
     lua_getfield(L, 1, "module");
     lua_gettable(L, 3);
@@ -765,15 +915,70 @@ static int dep_unloaded(lua_State *L)
 }
 
 /* Hook one dependency watcher on self's events through self:hook. */
-static void hook_watcher(lua_State *L, struct ml *ml, const char *event,
-                         lua_CFunction fn)
+static void hook_watcher(lua_State *L, const char *event, lua_CFunction fn)
 {
     lua_pushstring(L, event);
-    lua_pushlightuserdata(L, ml);
     lua_pushvalue(L, 1);
-    lua_pushcclosure(L, fn, 2);
+    lua_pushcclosure(L, fn, 1);
     ml_method_call(L, 1, "hook", 2, 0);
 }
+
+/* depends() after it loaded the dependency (env or failure at 4 and 5):
+ * a failure raises "Unable to load required module, mod_<name>: <err>"
+ * with '-' read as ' ' in <err> (R-DEP-5); else the env stays at 4. */
+static void depends_loaded(lua_State *L)
+{
+    luaL_Buffer b;
+    const char *err, *p;
+    size_t len;
+
+    if (lua_toboolean(L, 4)) {
+        lua_settop(L, 4);
+        return;
+    }
+    if (!lua_toboolean(L, 5)) {
+        lua_pushliteral(L, "unknown error");
+        lua_replace(L, 5);
+    }
+    err = lua_tolstring(L, 5, &len);
+    if (!err || lua_type(L, 5) != LUA_TSTRING)
+        luaL_error(L, "attempt to index a %s value", luaL_typename(L, 5));
+    luaL_buffinit(L, &b);
+    for (p = err; p < err + len; p++)
+        luaL_addchar(&b, *p == '-' ? ' ' : *p);
+    luaL_pushresult(&b);
+    ml_raise_at(L, ML_SRC_MODULEAPI, 167, ml_token(ML_TOK_DEPENDENCY_FAILED),
+                lua_tostring(L, 2), lua_tostring(L, -1));
+}
+
+/* The end of depends(): self.dependencies[name] = true (and, 13.0.1,
+ * the dependency's reverse_dependencies[self.name] = true), return the
+ * env at 4. */
+static int depends_done(lua_State *L)
+{
+    lua_getfield(L, 1, "dependencies");
+    lua_pushvalue(L, 2);
+    lua_pushboolean(L, 1);
+    lua_settable(L, -3);
+    lua_settop(L, 4);
+    if (ml_self(L)->release13) {
+        /* R-DEP-14, 13.0.1: mod.module.reverse_dependencies[self.name] */
+        lua_getfield(L, 4, "module");               /* 5 */
+        if (lua_getfield(L, 5, "reverse_dependencies") == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, 5, "reverse_dependencies");
+        }
+        lua_getfield(L, 1, "name");
+        lua_pushboolean(L, 1);
+        lua_settable(L, -3);
+        lua_settop(L, 4);
+    }
+    return 1;
+}
+
+static int depends_k(lua_State *L, int status, lua_KContext ctx);
 
 /* depends(name): make sure module 'name' is loaded for this module's host
  * (or globally) and return its env (R-DEP-1..3). The first call installs
@@ -784,6 +989,7 @@ static void hook_watcher(lua_State *L, struct ml *ml, const char *event,
 static int api_depends(lua_State *L)
 {
     struct ml *ml = ml_self(L);
+    bool soft = lua_toboolean(L, 3);
 
     lua_settop(L, 2);
     /* R-DEP-4: a dependency in the host's or the global modules_disabled
@@ -794,6 +1000,14 @@ static int api_depends(lua_State *L)
     lua_pushvalue(L, 2);
     ml_method_call(L, 3, "contains", 1, 1);
     if (lua_toboolean(L, -1)) {
+        if (ml->release13 && soft) {
+            /* R-DEP-4, 13.0.1: a soft dependency is skipped, logged */
+            lua_pushvalue(L, 2);
+            self_log(L, "debug", ML_TOK_SOFT_DEPENDENCY_DISABLED, 1);
+            lua_pushnil(L);
+            lua_pushliteral(L, "disabled");
+            return 2;
+        }
         lua_pushliteral(L, "");
         lua_pushvalue(L, 2);
         lua_concat(L, 2);           /* "mod_"..name: raises as Lua would */
@@ -807,8 +1021,8 @@ static int api_depends(lua_State *L)
     if (!lua_toboolean(L, 3)) {
         lua_newtable(L);
         lua_setfield(L, 1, "dependencies");
-        hook_watcher(L, ml, "module-reloaded", dep_reloaded);
-        hook_watcher(L, ml, "module-unloaded", dep_unloaded);
+        hook_watcher(L, "module-reloaded", dep_reloaded);
+        hook_watcher(L, "module-unloaded", dep_unloaded);
     }
     lua_settop(L, 2);
     lua_getfield(L, 1, "host");                     /* 3 */
@@ -831,36 +1045,19 @@ static int api_depends(lua_State *L)
     }
     if (lua_isnil(L, 4)) {
         lua_settop(L, 3);
-        ml_lc_load(L, ml, 3, 2);                    /* 4, 5 */
-        if (!lua_toboolean(L, 4)) {
-            luaL_Buffer b;
-            const char *err, *p;
-            size_t len;
-
-            if (!lua_toboolean(L, 5)) {
-                lua_pushliteral(L, "unknown error");
-                lua_replace(L, 5);
-            }
-            err = lua_tolstring(L, 5, &len);
-            if (!err || lua_type(L, 5) != LUA_TSTRING)
-                return luaL_error(L, "attempt to index a %s value",
-                                  luaL_typename(L, 5));
-            luaL_buffinit(L, &b);
-            for (p = err; p < err + len; p++)
-                luaL_addchar(&b, *p == '-' ? ' ' : *p);
-            luaL_pushresult(&b);
-            return ml_raise_at(L, ML_SRC_MODULEAPI, 167,
-                               ml_token(ML_TOK_DEPENDENCY_FAILED),
-                               lua_tostring(L, 2), lua_tostring(L, -1));
-        }
-        lua_settop(L, 4);
+        ml_lc_load_k(L, ml, 3, 2, depends_k);       /* 4, 5 */
+        depends_loaded(L);
     }
-    lua_getfield(L, 1, "dependencies");
-    lua_pushvalue(L, 2);
-    lua_pushboolean(L, 1);
-    lua_settable(L, -3);
-    lua_settop(L, 4);
-    return 1;
+    return depends_done(L);
+}
+
+/* The rest of depends after a dependency's body or load() that yielded
+ * inside a coroutine has returned (R-HOSTILE-7). */
+static int depends_k(lua_State *L, int status, lua_KContext ctx)
+{
+    ml_lc_load_end(L, ml_self(L), 3, 2, depends_k, ctx, status);
+    depends_loaded(L);
+    return depends_done(L);
 }
 
 /* ---- shared data ---- */
@@ -906,7 +1103,7 @@ static int api_shared(lua_State *L)
     } else {
         lua_pushvalue(L, 2);
     }                                               /* 3: resolved path */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_shared);   /* 4 */
+    ml_push_ref(L, ml->ref_shared, LUA_TTABLE);     /* 4 */
     lua_pushvalue(L, 3);
     if (lua_rawget(L, 4) == LUA_TNIL) {             /* 5 */
         size_t rlen;
@@ -1220,6 +1417,27 @@ static int api_metric(lua_State *L)
     return 1;
 }
 
+/* ---- storage ---- */
+
+/* open_store(name, type): storage is outside the protocol (PROTOCOL.md
+ * §7) but for a global module, which Prosody gives no store
+ * (R-GLOBAL-12): 0.12.3's storagemanager indexes a nil host, 13.0.1's
+ * moduleapi returns nil, "global-storage-not-supported". */
+static int api_open_store(lua_State *L)
+{
+    lua_getfield(L, 1, "host");
+    if (!ml_is_star(L, -1))
+        return luaL_error(L, "open_store: the reference has no storage "
+                             "(PROTOCOL.md §7)");
+    if (ml_self(L)->release13) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "global-storage-not-supported");
+        return 2;
+    }
+    return ml_raise_at(L, ML_SRC_STORAGEMANAGER, 233,
+                       "attempt to index a nil value (field '?')");
+}
+
 /* ---- timers and cron ---- */
 
 /* clock + <value at 'idx'>, as net.server_epoll computes it at 'line'
@@ -1243,19 +1461,23 @@ static void check_arith(lua_State *L, int idx, int line, const char *name)
                 name);
 }
 
-/* A timer's stop and disarm: timers never fire here (no main loop runs,
- * as in the Prosody adapter), so there is nothing to stop. */
+/* A timer's stop and disarm: timer.stop(self.id) (R-TIMER-4). */
 static int timer_stop(lua_State *L)
 {
-    (void)L;
+    lua_getfield(L, 1, "id");
+    ml_timer_stop(L, ml_self(L), lua_tointeger(L, -1));
     return 0;
 }
 
-/* timer:reschedule(delay): nothing to move, but net.server_epoll adds the
- * delay to the clock, which raises for a delay that is not a number. */
+/* timer:reschedule(delay): timer.reschedule(self.id, delay), due 'delay'
+ * after the current time (R-TIMER-4); net.server_epoll adds the delay to
+ * the clock, which raises for a delay that is not a number. */
 static int timer_reschedule(lua_State *L)
 {
     check_arith(L, 2, 114, "time");
+    lua_getfield(L, 1, "id");
+    ml_timer_reschedule(L, ml_self(L), lua_tointeger(L, -1),
+                        lua_tonumber(L, 2));
     return 0;
 }
 
@@ -1283,15 +1505,18 @@ static int api_add_timer(lua_State *L)
     lua_setfield(L, -2, "module_env");
     lua_pushvalue(L, 3);
     lua_setfield(L, -2, "callback");
-    lua_pushinteger(L, ++ml->seq);
-    lua_setfield(L, -2, "id");
+    /* R-TIMER-1: armed; the id is the timer's */
+    ml_timer_add_module(L, ml, -1, lua_tonumber(L, 2));
     lua_createtable(L, 0, 1);
     lua_createtable(L, 0, 3);
-    lua_pushcfunction(L, timer_stop);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_stop, 1);
     lua_setfield(L, -2, "stop");
-    lua_pushcfunction(L, timer_stop);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_stop, 1);
     lua_setfield(L, -2, "disarm");
-    lua_pushcfunction(L, timer_reschedule);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, timer_reschedule, 1);
     lua_setfield(L, -2, "reschedule");
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, -2);
@@ -1312,7 +1537,7 @@ static int api_cron(lua_State *L)
 }
 
 /* hourly/daily/weekly(name, fun): self:cron({ name, when, run }); a
- * function as only argument is the fun. Upvalue 2: the 'when'. */
+ * function as only argument is the fun. Upvalue: the 'when'. */
 static int api_periodic(lua_State *L)
 {
     lua_settop(L, 3);
@@ -1325,7 +1550,7 @@ static int api_periodic(lua_State *L)
     lua_createtable(L, 0, 3);
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, "name");
-    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, lua_upvalueindex(1));
     lua_setfield(L, -2, "when");
     lua_pushvalue(L, 3);
     lua_setfield(L, -2, "run");
@@ -1420,6 +1645,7 @@ static const luaL_Reg methods[] = {
     { "provides", api_provides },
     { "get_directory", api_get_directory },
     { "add_timer", api_add_timer },
+    { "open_store", api_open_store },
     { "measure", api_measure },
     { "metric", api_metric },
     { "cron", api_cron },
@@ -1439,14 +1665,12 @@ static const char *const periods[] = { "hourly", "daily", "weekly", NULL };
 void ml_api_init(lua_State *L, struct ml *ml)
 {
     lua_newtable(L);
-    lua_pushlightuserdata(L, ml);
-    luaL_setfuncs(L, methods, 1);
+    luaL_setfuncs(L, methods, 0);
     lua_getfield(L, -1, "hook_tag");
     lua_setfield(L, -2, "hook_stanza");
     for (const char *const *when = periods; *when; when++) {
-        lua_pushlightuserdata(L, ml);
         lua_pushstring(L, *when);
-        lua_pushcclosure(L, api_periodic, 2);
+        lua_pushcclosure(L, api_periodic, 1);
         lua_setfield(L, -2, *when);
     }
     ml->ref_methods = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -1460,13 +1684,13 @@ void ml_api_init(lua_State *L, struct ml *ml)
 }
 
 /* Push the logger "<host>:<name>" and its log method. */
-static void push_loggers(lua_State *L, struct ml *ml, int host, int name)
+static void push_loggers(lua_State *L, int host, int name)
 {
     lua_pushvalue(L, host);
     lua_pushliteral(L, ":");
     lua_pushvalue(L, name);
     lua_concat(L, 3);
-    ml_log_new(L, ml, lua_gettop(L));
+    ml_log_new(L, lua_gettop(L));
     lua_remove(L, -2);
     ml_log_method(L, lua_gettop(L));
 }
@@ -1496,7 +1720,7 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
 {
     int base = lua_gettop(L);
 
-    push_loggers(L, ml, host, name);                /* base+1, base+2 */
+    push_loggers(L, host, name);                    /* base+1, base+2 */
     lua_createtable(L, 0, 10);                      /* base+3: api */
     lua_pushvalue(L, name);
     lua_setfield(L, base + 3, "name");
@@ -1506,7 +1730,7 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
     lua_setfield(L, base + 3, "_log");
     lua_pushvalue(L, base + 2);
     lua_setfield(L, base + 3, "log");
-    lua_newtable(L);
+    push_new_tracking(L);
     lua_setfield(L, base + 3, "event_handlers");
     lua_pushboolean(L, state && lua_toboolean(L, state));
     lua_setfield(L, base + 3, ml_reloading_field(ml));
@@ -1517,7 +1741,7 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
         lua_setfield(L, base + 3, "saved_state");
     }
     lua_createtable(L, 0, 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_methods);
+    ml_push_ref(L, ml->ref_methods, LUA_TTABLE);
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, base + 3);
     lua_pushglobaltable(L);
@@ -1533,18 +1757,17 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
  * host, global = false, event_handlers, items = {}, log, _log,
  * environment; everything else read from the global api as it is now.
  */
-void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
-                     int genv)
+void ml_api_new_host(lua_State *L, int host, int name, int genv)
 {
     int base = lua_gettop(L);
 
-    push_loggers(L, ml, host, name);                /* base+1, base+2 */
+    push_loggers(L, host, name);                    /* base+1, base+2 */
     lua_createtable(L, 0, 7);                       /* base+3: api */
     lua_pushboolean(L, 0);
     lua_setfield(L, base + 3, "global");
     lua_pushvalue(L, host);
     lua_setfield(L, base + 3, "host");
-    lua_newtable(L);
+    push_new_tracking(L);
     lua_setfield(L, base + 3, "event_handlers");
     lua_newtable(L);
     lua_setfield(L, base + 3, "items");

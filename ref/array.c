@@ -28,7 +28,9 @@ static void push_lib(lua_State *L, const char *name)
 static void push_new_array(lua_State *L)
 {
     lua_newtable(L);
-    luaL_setmetatable(L, ARRAY_MT);
+    luaL_getmetatable(L, ARRAY_MT);
+    ml_check_registry(L, -1, LUA_TTABLE, ARRAY_MT);
+    lua_setmetatable(L, -2);
 }
 
 /* append(ina): self[#self + i] = ina[i] for i = 1, #ina; returns self. */

@@ -49,7 +49,7 @@ void ml_config_get(lua_State *L, struct ml *ml, int host, int key)
         lua_pushnil(L);
         return;
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_config);      /* top+1 */
+    ml_push_ref(L, ml->ref_config, LUA_TTABLE);            /* top+1 */
     lua_pushvalue(L, host);
     if (lua_rawget(L, top + 1) == LUA_TTABLE) {             /* top+2 */
         lua_pushvalue(L, key);
@@ -60,9 +60,13 @@ void ml_config_get(lua_State *L, struct ml *ml, int host, int key)
         }
     }
     lua_settop(L, top + 1);
-    lua_getfield(L, top + 1, "*");                          /* top+2 */
-    lua_pushvalue(L, key);
-    lua_rawget(L, top + 2);
+    lua_pushliteral(L, "*");
+    if (lua_rawget(L, top + 1) == LUA_TTABLE) {             /* top+2 */
+        lua_pushvalue(L, key);
+        lua_rawget(L, top + 2);
+    } else {
+        lua_pushnil(L);
+    }
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
 }
@@ -84,7 +88,7 @@ void ml_config_set(lua_State *L, struct ml *ml, int host, int key, int value)
 {
     int top = lua_gettop(L);
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_config);      /* top+1 */
+    ml_push_ref(L, ml->ref_config, LUA_TTABLE);            /* top+1 */
     lua_pushvalue(L, host);
     if (lua_rawget(L, top + 1) != LUA_TTABLE) {             /* top+2 */
         lua_pop(L, 1);

@@ -5,14 +5,19 @@
  *     modlife-ref MODDIR
  *
  * It reads one command per line, runs it through libmodlife and writes
- * the observations (log and event lines) and the result line. Module
- * code's print() and io.write go to stderr, so that stdout carries the
- * protocol only.
+ * the observations (log and event lines) and the result line. The
+ * protocol goes out on a private copy of fd 1, and fd 1 itself is pointed
+ * at stderr (as adapters/prosody does): nothing module code or its child
+ * processes write (print, io.write, io.open("/dev/stdout"), os.execute)
+ * can reach the protocol stream.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "modlife.h"
 
@@ -22,7 +27,7 @@
 #define CAPABILITIES \
     "config reload depends items host-items status shared-data wrappers " \
     "components unhook meta reload-state auth-providers format hook-tag " \
-    "context"
+    "context start timers"
 #define MAX_LINE 65536                      /* bytes, without the newline */
 #define MAX_WORDS (MAX_LINE / 2 + 1)
 /* Exit status when memory runs out before the greeting: no state to go
@@ -41,6 +46,10 @@ struct command {
     int count;
 };
 
+/* The protocol stream (open_protocol); fuzz/driver.c points it at a
+ * memory stream. */
+static FILE *protocol;
+
 /* Names of the lifecycle events (§3.2); item-added/ and item-removed/
  * prefixes are checked separately. */
 static const char *const lifecycle_events[] = {
@@ -54,8 +63,8 @@ static void write_top(lua_State *L)
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
 
-    fwrite(s, 1, len, stdout);
-    fputc('\n', stdout);
+    fwrite(s, 1, len, protocol);
+    fputc('\n', protocol);
     lua_pop(L, 1);
 }
 
@@ -82,6 +91,7 @@ static bool is_reported(struct driver *d, lua_State *L, int name)
     const char *s;
     size_t len, i;
     bool watched;
+    int top;
 
     if (lua_type(L, name) != LUA_TSTRING)
         return false;
@@ -94,10 +104,15 @@ static bool is_reported(struct driver *d, lua_State *L, int name)
     if ((len >= 11 && memcmp(s, "item-added/", 11) == 0) ||
         (len >= 13 && memcmp(s, "item-removed/", 13) == 0))
         return true;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch);
+    /* 'watch *' reports every event (§2). */
+    top = lua_gettop(L);
+    if (lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref_watch) != LUA_TTABLE)
+        luaL_error(L, "registry entry %d rewritten", d->ref_watch);
     lua_pushvalue(L, name);
     watched = lua_rawget(L, -2) != LUA_TNIL;
-    lua_pop(L, 2);
+    lua_pushliteral(L, "*");
+    watched = lua_rawget(L, -3) != LUA_TNIL || watched;
+    lua_settop(L, top);
     return watched;
 }
 
@@ -228,47 +243,51 @@ static void push_disabled_list(lua_State *L, int extra)
     }
 }
 
-/* Push the value of 'config HOST KEY VALUE' written as the words
- * 'words[0..count)' (PROTOCOL.md §6): a list [a b c] (which spans
- * several words), true or false, a decimal integer, or a string. The
- * command was checked by check_command. */
+/* Push the value of 'config HOST KEY VALUE' (PROTOCOL.md §6): VALUE is
+ * the rest of the line, the words 'words[0..count)' joined again by
+ * single spaces. A list [a b c] gives its words, a quoted "..." the text
+ * between the quotes as a string (so "true" or "3" stay strings), true
+ * or false a boolean, a decimal integer a number, anything else the text
+ * itself. The command was checked by check_command. */
 static void push_config_value(lua_State *L, char **words, int count)
 {
-    const char *w = words[0];
-    size_t len = strlen(w);
+    const char *w;
+    size_t len, i, start;
     lua_Integer n = 0;
-    int i;
+    int k;
 
+    for (k = 0; k < count; k++) {
+        if (k > 0)
+            lua_pushliteral(L, " ");
+        lua_pushstring(L, words[k]);
+    }
+    lua_concat(L, 2 * count - 1);
+    w = lua_tolstring(L, -1, &len);
     if (w[0] == '[') {
         lua_newtable(L);
-        for (i = 0; i < count; i++) {
-            const char *word = words[i];
-            size_t wlen = strlen(word);
-
-            if (i == 0) {
-                word++;
-                wlen--;
+        for (i = 1; i + 1 < len; i = start) {
+            for (start = i; start + 1 < len && w[start] != ' '; start++)
+                ;
+            if (start > i) {
+                lua_pushlstring(L, w + i, start - i);
+                lua_rawseti(L, -2, ++n);
             }
-            if (i == count - 1)
-                wlen--;
-            if (wlen == 0)
-                continue;
-            lua_pushlstring(L, word, wlen);
-            lua_rawseti(L, -2, ++n);
+            start++;
         }
-        return;
-    }
-    if (strcmp(w, "true") == 0 || strcmp(w, "false") == 0) {
+    } else if (w[0] == '"') {
+        lua_pushlstring(L, w + 1, len - 2);
+    } else if (strcmp(w, "true") == 0 || strcmp(w, "false") == 0) {
         lua_pushboolean(L, w[0] == 't');
-        return;
+    } else if (strspn(w + (w[0] == '-'), "0123456789") == len - (w[0] == '-') &&
+               len > (size_t)(w[0] == '-') && lua_stringtonumber(L, w) != 0) {
+        if (!lua_isinteger(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, -1);
+        }
+    } else {
+        lua_pushvalue(L, -1);
     }
-    if (strspn(w + (w[0] == '-'), "0123456789") == len - (w[0] == '-') &&
-        len > (size_t)(w[0] == '-') && lua_stringtonumber(L, w) != 0) {
-        if (lua_isinteger(L, -1))
-            return;
-        lua_pop(L, 1);
-    }
-    lua_pushstring(L, w);
+    lua_remove(L, -2);
 }
 
 /* Run 'config HOST KEY VALUE...': push the value and set it. */
@@ -312,6 +331,21 @@ static int command_entry(lua_State *L)
         push_fire_result(d, L, status);
     } else if (strcmp(w[0], "list") == 0) {
         push_list_result(d, L, ml_list(ml, w[1]));
+    } else if (strcmp(w[0], "start") == 0 || strcmp(w[0], "advance") == 0) {
+        /* PROTOCOL.md §9 */
+        const char *why = NULL;
+
+        status = w[0][0] == 's' ? ml_start(ml, &why)
+                                : ml_advance(ml, strtod(w[1], NULL), &why);
+        if (status == ML_OK) {
+            lua_pushliteral(L, "ok");
+        } else if (status == ML_EINVAL) {
+            lua_pushfstring(L, "bad %s", why);
+        } else {
+            lua_pushliteral(L, "raise ");
+            ml_render_value(L, ml, -2);
+            lua_concat(L, 2);
+        }
     } else if (strcmp(w[0], "config") == 0) {
         status = run_config(d, L, w, cmd->count);
         if (status == ML_OK) {
@@ -337,22 +371,21 @@ static const struct {
 } verbs[] = {
     { "activate", 2 }, { "deactivate", 2 }, { "load", 3 }, { "unload", 3 },
     { "reload", 3 }, { "fire", 3 }, { "list", 2 }, { "watch", 2 },
-    { "config", 4 },
+    { "config", 4 }, { "start", 1 }, { "advance", 2 },
 };
 
-/* Whether the words from 'first' to 'count' form one config value: a
- * single word, or a list whose first word starts with '[' and whose
- * last ends with ']'. */
+/* Whether the words from 'first' to 'count' form a config value (§6):
+ * any text, but a list must close its '[' with ']' and a quoted string
+ * its '"' with '"'. */
 static bool is_config_value(char **words, int first, int count)
 {
-    size_t last;
+    char open = words[first][0];
+    size_t last = strlen(words[count - 1]);
 
-    if (words[first][0] == '[') {
-        last = strlen(words[count - 1]);
-        return words[count - 1][last - 1] == ']' &&
+    if (open == '[' || open == '"')
+        return words[count - 1][last - 1] == (open == '[' ? ']' : '"') &&
                !(count - 1 == first && last == 1);
-    }
-    return count == first + 1;
+    return true;
 }
 
 /* Check a split command line; NULL when well formed, else the reason. */
@@ -366,21 +399,25 @@ static const char *check_command(char **words, int count)
             continue;
         if (strcmp(words[0], "config") == 0)
             return count >= verbs[i].words && is_config_value(words, 3, count)
-                       ? NULL : "config: a value is one word or a list [a b c]";
+                       ? NULL : "config: an unclosed list [a b c] or quoted \"string\"";
         if (count < verbs[i].words ||
             (count > verbs[i].words && strcmp(words[0], "fire") != 0))
             return "wrong number of words";
         for (j = 3; strcmp(words[0], "fire") == 0 && j < count; j++)
             if (!strchr(words[j], '='))
                 return "event data is not KEY=VALUE";
+        if (strcmp(words[0], "advance") == 0 &&
+            (strspn(words[1], "0123456789") != strlen(words[1]) ||
+             strlen(words[1]) > 9))
+            return "usage: advance SECONDS (a whole number)";
         return NULL;
     }
     return "unknown command";
 }
 
 /* A well-formed command of a capability switched off with MODLIFE_WITHOUT
- * (ref/without.c): config, a component_module option, reload. NULL when
- * the command is available, else the reason for "bad". */
+ * (ref/without.c): config, a component_module option, reload, start,
+ * advance. NULL when the command is available, else the reason for "bad". */
 static const char *check_available(const struct driver *d, char **words)
 {
     if (strcmp(words[0], "config") == 0 && ml_lacks(d->ml, "config"))
@@ -391,6 +428,10 @@ static const char *check_available(const struct driver *d, char **words)
         return "components: capability switched off";
     if (strcmp(words[0], "reload") == 0 && ml_lacks(d->ml, "reload"))
         return "reload: capability switched off";
+    if (strcmp(words[0], "start") == 0 && ml_lacks(d->ml, "start"))
+        return "start: capability switched off";
+    if (strcmp(words[0], "advance") == 0 && ml_lacks(d->ml, "timers"))
+        return "timers: capability switched off";
     return NULL;
 }
 
@@ -550,13 +591,13 @@ static int setup_without(struct ml *ml)
     return 0;
 }
 
-/* The greeting: the protocol version and the capabilities, less those
- * switched off. */
-static void greet(const struct driver *d)
+/* The greeting: the protocol version, the capabilities less those
+ * switched off, and the release word for 13.0.1 (PROTOCOL.md §1). */
+static void greet(const struct driver *d, enum ml_release release)
 {
     const char *s = CAPABILITIES;
 
-    printf("modlife %d", PROTOCOL_VERSION);
+    fprintf(protocol, "modlife %d", PROTOCOL_VERSION);
     while (*s) {
         size_t n = strcspn(s, " ");
         char word[64];
@@ -564,11 +605,11 @@ static void greet(const struct driver *d)
         memcpy(word, s, n);
         word[n] = '\0';
         if (!ml_lacks(d->ml, word))
-            printf(" %s", word);
+            fprintf(protocol, " %s", word);
         s += n;
         s += strspn(s, " ");
     }
-    printf("\n");
+    fprintf(protocol, "%s\n", release == ML_RELEASE_13 ? " prosody=13" : "");
 }
 
 /* Run one command line and write its output. */
@@ -583,7 +624,7 @@ static void run_line(struct driver *d, char *line, char **words)
     if (!reason)
         reason = check_available(d, words);
     if (reason) {
-        printf("bad %s\n", reason);
+        fprintf(protocol, "bad %s\n", reason);
         return;
     }
     cmd.driver = d;
@@ -601,8 +642,8 @@ static void run_line(struct driver *d, char *line, char **words)
         fprintf(stderr, "modlife-ref: %s\n", msg);
         /* Rendering the result needs memory too: when that is what ran
          * out, the result line is still the error (ref/README.md). */
-        printf("raise \"%s\"\n", is_memory_error(L, status)
-                                       ? "not enough memory" : "driver error");
+        fprintf(protocol, "raise \"%s\"\n", is_memory_error(L, status)
+                                 ? "not enough memory" : "driver error");
         lua_pop(L, 1);
         return;
     }
@@ -621,13 +662,26 @@ static void serve(struct driver *d, FILE *in)
 
     while ((status = read_line(in, line, &len)) != 0) {
         if (status == -1)
-            printf("bad line too long\n");
+            fprintf(protocol, "bad line too long\n");
         else if (status == -2)
-            printf("bad NUL byte in line\n");
+            fprintf(protocol, "bad NUL byte in line\n");
         else
             run_line(d, line, words);
-        fflush(stdout);
+        fflush(protocol);
     }
+}
+
+/* Open the protocol stream: a close-on-exec copy of fd 1 (child
+ * processes do not inherit it), then fd 1 pointed at stderr. Returns
+ * false when a descriptor call fails. */
+static bool open_protocol(void)
+{
+    int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+
+    if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+        return false;
+    protocol = fdopen(fd, "w");
+    return protocol != NULL;
 }
 
 int main(int argc, char **argv)
@@ -635,11 +689,22 @@ int main(int argc, char **argv)
     struct driver d = { NULL, LUA_NOREF };
     struct ml_observer observer = { on_log, on_event, &d };
     struct ml_error err;
+    enum ml_release release = ML_RELEASE_0_12;
     int status;
     bool count;
 
+    /* --prosody 13: follow Prosody 13.0.1 (PROTOCOL.md §1, prosody=13);
+     * no "=" in it, which prove's --modlifecase-option would split on. */
+    if (argc == 4 && strcmp(argv[1], "--prosody") == 0 &&
+        (strcmp(argv[2], "13") == 0 || strcmp(argv[2], "0.12") == 0)) {
+        if (argv[2][0] == '1' && argv[2][1] == '3')
+            release = ML_RELEASE_13;
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: %s MODDIR\n", argv[0]);
+        fprintf(stderr, "usage: %s [--prosody 0.12|13] MODDIR\n",
+                argv[0]);
         return 2;
     }
     if (!setup_injection(&count)) {
@@ -647,7 +712,11 @@ int main(int argc, char **argv)
                         "with N > 0\n");
         return 2;
     }
-    d.ml = ml_new(argv[1], &observer, &err);
+    if (!open_protocol()) {
+        perror("modlife-ref: protocol stream");
+        return 1;
+    }
+    d.ml = ml_new_release(argv[1], &observer, release, &err);
     if (!d.ml) {
         if (err.code == ML_ENOMEM) {
             fprintf(stderr, "modlife-ref: out of memory\n");
@@ -671,9 +740,10 @@ int main(int argc, char **argv)
         ml_free(d.ml);
         return status;
     }
-    greet(&d);
-    fflush(stdout);
+    greet(&d, release);
+    fflush(protocol);
     serve(&d, stdin);
+    fclose(protocol);
     ml_free(d.ml);
     if (ml_alloc_caught() > 0)
         fprintf(stderr, "modlife-ref: %lu memory errors caught where Prosody "

@@ -5,9 +5,9 @@
  * of functions (add_handler, remove_handler, add_handlers,
  * remove_handlers, get_handlers, fire_event, add_wrapper, remove_wrapper,
  * and 'wrappers', a table whose add_handler and remove_handler add and
- * remove wrappers). Those functions are closures over the object's core,
- * a userdata holding its owner's name (for the driver's event lines) and
- * four user values:
+ * remove wrappers). Those functions are closures over that table; its
+ * core, found through a weak-keyed registry table, is a userdata holding
+ * its owner's name (for the driver's event lines) and user values:
  *   1  event name -> entry, where
  *        entry[1]  handler -> priority     (what Prosody calls the event map)
  *        entry[2]  handler -> registration number, the tie-break
@@ -15,10 +15,15 @@
  *   2  event name -> array of per-event wrappers
  *   3  the array of global wrappers, or nil
  *   4  the debug hook (set_debug_hook), or nil
- * A weak-keyed registry table maps each table to its core, so that the
- * C side (ml_events_*) takes either. Handlers, priorities and the sorted
- * arrays are Lua values, so a dispatch can hold its snapshot on the Lua
- * stack while handlers run and raise.
+ *   5  the table Lua code sees
+ * The C side (ml_events_*) takes either the table or the core. No function
+ * hands the core to Lua code, but module code can replace any upvalue of a
+ * function it holds (debug.setupvalue) and reach the core through the
+ * registry (debug.getregistry, then debug.setuservalue): every function
+ * resolves its table to a core again, and every user value and entry is
+ * checked before a raw operation uses it (issue 11 §3). Handlers,
+ * priorities and the sorted arrays are Lua values, so a dispatch can hold
+ * its snapshot on the Lua stack while handlers run and raise.
  *
  * Wrappers nest as in util.events (R-EV-7): per-event wrappers, last added
  * outermost, then global wrappers, last added outermost, then the
@@ -37,7 +42,7 @@
 
 enum { ENTRY_PRIORITY = 1, ENTRY_SEQ = 2, ENTRY_SORTED = 3 };
 enum { UV_ENTRIES = 1, UV_WRAPPERS, UV_GLOBAL_WRAPPERS, UV_DEBUG_HOOK,
-       UV_COUNT = UV_DEBUG_HOOK };
+       UV_OBJECT, UV_COUNT = UV_OBJECT };
 
 struct ml_events {
     struct ml *ml;
@@ -76,6 +81,7 @@ void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
         lua_pushliteral(L, "events");
         lua_setfield(L, -2, "__name");
     }
+    ml_check_registry(L, -1, LUA_TTABLE, EVENTS_MT);
     lua_setmetatable(L, -2);
     push_object(L, lua_gettop(L));
     lua_remove(L, -2);
@@ -86,12 +92,16 @@ void ml_events_new(lua_State *L, struct ml *ml, const char *name, size_t len)
  * events object. */
 static int to_core(lua_State *L, int idx, bool *pushed)
 {
+    idx = lua_absindex(L, idx);
     *pushed = false;
     if (luaL_testudata(L, idx, EVENTS_MT))
         return idx;
     if (!lua_istable(L, idx))
         return 0;
-    lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);          /* rewritten by module code: no object */
+        return 0;
+    }
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     lua_remove(L, -2);
@@ -124,14 +134,47 @@ bool ml_events_is(lua_State *L, int idx)
     return core != 0;
 }
 
+/* Raise unless the value at 'idx' is a table (or nil, when 'nil_ok'):
+ * an events object's internal tables are reachable from module code
+ * through the registry (debug.getregistry, debug.getuservalue), and the
+ * raw operations on them would crash on anything else. */
+static void check_internal(lua_State *L, int idx, bool nil_ok)
+{
+    int type = lua_type(L, idx);
+
+    if (type != LUA_TTABLE && !(nil_ok && type == LUA_TNIL))
+        luaL_error(L, "events object state rewritten (table expected, got %s)",
+                   luaL_typename(L, idx));
+}
+
+/* Push user value 'n' of the core at 'events', checked; returns its type. */
+static int push_uv(lua_State *L, int events, int n)
+{
+    int type = lua_getiuservalue(L, events, n);
+
+    if (n != UV_DEBUG_HOOK)
+        check_internal(L, -1, n == UV_GLOBAL_WRAPPERS);
+    return type;
+}
+
 /* Push the entry of event 'name' of 'events', or nil. */
 static int push_entry(lua_State *L, int events, int name)
 {
-    lua_getiuservalue(L, events, UV_ENTRIES);
+    int i;
+
+    push_uv(L, events, UV_ENTRIES);
     lua_pushvalue(L, name);
     lua_rawget(L, -2);
     lua_remove(L, -2);
-    return lua_type(L, -1);
+    if (lua_isnil(L, -1))
+        return LUA_TNIL;
+    check_internal(L, -1, false);
+    for (i = ENTRY_PRIORITY; i <= ENTRY_SORTED; i++) {
+        lua_rawgeti(L, -1, i);
+        check_internal(L, -1, i == ENTRY_SORTED);
+        lua_pop(L, 1);
+    }
+    return LUA_TTABLE;
 }
 
 /*
@@ -153,7 +196,7 @@ static void core_add(lua_State *L, int events, int name, int handler,
         lua_rawseti(L, -2, ENTRY_PRIORITY);
         lua_newtable(L);
         lua_rawseti(L, -2, ENTRY_SEQ);
-        lua_getiuservalue(L, events, UV_ENTRIES);
+        push_uv(L, events, UV_ENTRIES);
         lua_pushvalue(L, name);
         lua_pushvalue(L, -3);
         lua_rawset(L, -3);
@@ -198,7 +241,7 @@ static void core_remove(lua_State *L, int events, int name, int handler)
     lua_pushnil(L);
     if (lua_next(L, -2) == 0) {
         /* No handler left: drop the event's entry. */
-        lua_getiuservalue(L, events, UV_ENTRIES);
+        push_uv(L, events, UV_ENTRIES);
         lua_pushvalue(L, name);
         lua_pushnil(L);
         lua_rawset(L, -3);
@@ -354,16 +397,63 @@ static void check_callable_at(lua_State *L, int line, const char *what)
                 luaL_typename(L, -1), what);
 }
 
+/* The context of a handler call that may yield: the snapshot's stack
+ * index and the handler's position in it. */
+#define HANDLER_CTX(list, i) (((lua_KContext)(i) << 16) | (list))
+
+/* After a handler returned (its value on top): whether it stopped the
+ * dispatch (R-EV-3); its value is then at 'list' and the top. */
+static bool handler_stopped(lua_State *L, int list)
+{
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_replace(L, list);
+    lua_settop(L, list);
+    return true;
+}
+
+/* The handler loop of run_handlers from position 'i' on; the snapshot
+ * is at 'list', with the debug hook, name and data above it. */
+static int handlers_from(lua_State *L, int list, lua_Integer i,
+                         lua_KFunction k)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+    bool hook = lua_toboolean(L, list + 1);
+
+    for (; i <= n; i++) {
+        if (hook) {
+            /* With a debug hook: hook(handler, name, data). */
+            lua_pushvalue(L, list + 1);
+            check_callable_at(L, 86, "upvalue 'active_debug_hook'");
+            lua_rawgeti(L, list, i);
+            lua_pushvalue(L, list + 2);
+            lua_pushvalue(L, list + 3);
+            lua_callk(L, 3, 1, HANDLER_CTX(list, i), k);
+        } else {
+            lua_rawgeti(L, list, i);
+            check_callable_at(L, 81, "field '?'");
+            lua_pushvalue(L, list + 3);
+            lua_callk(L, 1, 1, HANDLER_CTX(list, i), k);
+        }
+        if (handler_stopped(L, list))
+            return 1;
+    }
+    lua_settop(L, list - 1);
+    return 0;
+}
+
 /* util.events' _fire_event: call the handlers in order with 'data' as
  * only argument, on a snapshot of the handler list (R-EV-5). The first
  * non-nil return value, false included, stops the dispatch (R-EV-3) and
  * is pushed: returns 1. Returns 0 (and pushes nothing) when no handler
- * returned a value. Handler errors propagate (R-EV-6). */
-static int run_handlers(lua_State *L, int events, int name, int data)
+ * returned a value. Handler errors propagate (R-EV-6). With 'k', a
+ * handler may yield, as it may in Prosody (R-HOSTILE-7): see fire_k. */
+static int run_handlers(lua_State *L, int events, int name, int data,
+                        lua_KFunction k)
 {
-    lua_Integer i, n;
     int list;
-    bool hook;
 
     if (push_entry(L, events, name) == LUA_TNIL) {
         lua_pop(L, 1);
@@ -372,33 +462,10 @@ static int run_handlers(lua_State *L, int events, int name, int data)
     push_sorted(L, lua_gettop(L));
     lua_remove(L, -2);
     list = lua_gettop(L);
-    lua_getiuservalue(L, events, UV_DEBUG_HOOK);        /* list+1 */
-    hook = lua_toboolean(L, list + 1);
-    n = (lua_Integer)lua_rawlen(L, list);
-    for (i = 1; i <= n; i++) {
-        if (hook) {
-            /* With a debug hook: hook(handler, name, data). */
-            lua_pushvalue(L, list + 1);
-            check_callable_at(L, 86, "upvalue 'active_debug_hook'");
-            lua_rawgeti(L, list, i);
-            lua_pushvalue(L, name);
-            lua_pushvalue(L, data);
-            lua_call(L, 3, 1);
-        } else {
-            lua_rawgeti(L, list, i);
-            check_callable_at(L, 81, "field '?'");
-            lua_pushvalue(L, data);
-            lua_call(L, 1, 1);
-        }
-        if (!lua_isnil(L, -1)) {
-            lua_replace(L, list);
-            lua_settop(L, list);
-            return 1;
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 2);
-    return 0;
+    push_uv(L, events, UV_DEBUG_HOOK);                /* list+1 */
+    lua_pushvalue(L, name);                           /* list+2 */
+    lua_pushvalue(L, data);                           /* list+3 */
+    return handlers_from(L, list, 1, k);
 }
 
 /* The first global wrapper of every events object: where the observer
@@ -422,10 +489,39 @@ static void report(lua_State *L, int events, int name, int data)
 static int wrapper_next(lua_State *L);
 
 /* Upvalues of the continuation that wrappers receive as their first
- * argument: the events object, the wrapper array being walked (false:
- * the implicit global array that holds only the report sentinel), the
- * position in it, and the continuation itself. */
+ * argument: the events object (its table), the wrapper array being
+ * walked (false: the implicit global array that holds only the report
+ * sentinel), the position in it, and the continuation itself. Module
+ * code can replace each of them (debug.setupvalue): next_state checks
+ * them at every step. */
 enum { NEXT_EVENTS = 1, NEXT_ARRAY, NEXT_POS, NEXT_SELF };
+
+/* Push the core of the continuation at 'next', then its wrapper array,
+ * and return its position; raises when an upvalue holds what no
+ * dispatch would have put there. */
+static lua_Integer next_state(lua_State *L, int next)
+{
+    lua_Integer pos;
+    bool pushed;
+    int isnum;
+
+    lua_getupvalue(L, next, NEXT_EVENTS);
+    if (!to_core(L, lua_gettop(L), &pushed))
+        luaL_error(L, "bad upvalue 'events' (events object expected, got %s)",
+                   luaL_typename(L, -1));
+    if (pushed)
+        lua_remove(L, -2);
+    lua_getupvalue(L, next, NEXT_ARRAY);
+    if (!lua_istable(L, -1) && !(lua_isboolean(L, -1) && !lua_toboolean(L, -1)))
+        luaL_error(L, "bad upvalue 'array' (table or false expected, got %s)",
+                   luaL_typename(L, -1));
+    lua_getupvalue(L, next, NEXT_POS);
+    pos = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || pos < 0 || (lua_isboolean(L, -2) && pos > 1))
+        luaL_error(L, "bad upvalue 'pos'");
+    lua_pop(L, 1);
+    return pos;
+}
 
 /* Call the wrapper at the continuation's current position, or the
  * handlers once every wrapper has been passed, following util.events'
@@ -437,20 +533,16 @@ static int wrapper_step(lua_State *L, int next, int name, int data, int line)
     int top = lua_gettop(L), events, n;
     lua_Integer pos;
 
-    lua_getupvalue(L, next, NEXT_EVENTS);
     events = top + 1;
     for (;;) {
-        lua_settop(L, events);
-        lua_getupvalue(L, next, NEXT_ARRAY);            /* events+1 */
-        lua_getupvalue(L, next, NEXT_POS);
-        pos = lua_tointeger(L, -1);
-        lua_pop(L, 1);
+        lua_settop(L, top);
+        pos = next_state(L, next);                  /* events, events+1 */
         if (pos == 0) {
-            lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS);  /* events+2 */
+            push_uv(L, events, UV_GLOBAL_WRAPPERS);     /* events+2 */
             if (lua_isboolean(L, events + 1) ||
                 lua_rawequal(L, events + 1, events + 2)) {
                 lua_settop(L, events);
-                n = run_handlers(L, events, name, data);
+                n = run_handlers(L, events, name, data, NULL);
                 lua_rotate(L, top + 1, n);
                 lua_settop(L, top + n);
                 return n;
@@ -502,6 +594,9 @@ static int wrapper_next(lua_State *L)
     lua_settop(L, 2);
     lua_pushinteger(L, pos - 1);
     lua_replace(L, lua_upvalueindex(NEXT_POS));
+    if (lua_tocfunction(L, lua_upvalueindex(NEXT_SELF)) != wrapper_next)
+        luaL_error(L, "bad upvalue 'self' (continuation expected, got %s)",
+                   luaL_typename(L, lua_upvalueindex(NEXT_SELF)));
     lua_pushvalue(L, lua_upvalueindex(NEXT_SELF));
     return wrapper_step(L, 3, 1, 2, 105);
 }
@@ -510,23 +605,25 @@ static int wrapper_next(lua_State *L)
  * fire_event(name, data): run the event through the wrappers, if any, to
  * the handlers, telling the observer when it reaches them. Pushes what
  * the dispatch returned (the outermost wrapper's results, or the value
- * that stopped the handlers) and returns how many values that is.
+ * that stopped the handlers) and returns how many values that is. With
+ * 'k', handlers that no wrapper runs may yield (fire_k).
  */
-static int core_fire(lua_State *L, int events, int name, int data)
+static int core_fire(lua_State *L, int events, int name, int data,
+                     lua_KFunction k)
 {
     int top = lua_gettop(L), array, n;
 
-    lua_getiuservalue(L, events, UV_WRAPPERS);
+    push_uv(L, events, UV_WRAPPERS);
     lua_pushvalue(L, name);
     lua_rawget(L, -2);
-    lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS);
+    push_uv(L, events, UV_GLOBAL_WRAPPERS);
     if (lua_isnil(L, -1) && lua_isnil(L, -2)) {
         lua_settop(L, top);
         report(L, events, name, data);
-        return run_handlers(L, events, name, data);
+        return run_handlers(L, events, name, data, k);
     }
     array = lua_isnil(L, top + 2) ? top + 3 : top + 2;
-    lua_pushvalue(L, events);
+    push_uv(L, events, UV_OBJECT);
     if (lua_istable(L, array))
         lua_pushvalue(L, array);
     else
@@ -550,7 +647,7 @@ static void push_wrapper_array(lua_State *L, int events, int name,
                                bool create)
 {
     if (lua_isboolean(L, name) && !lua_toboolean(L, name)) {
-        if (lua_getiuservalue(L, events, UV_GLOBAL_WRAPPERS) == LUA_TNIL &&
+        if (push_uv(L, events, UV_GLOBAL_WRAPPERS) == LUA_TNIL &&
             create) {
             lua_pop(L, 1);
             lua_createtable(L, 2, 0);
@@ -561,9 +658,11 @@ static void push_wrapper_array(lua_State *L, int events, int name,
         }
         return;
     }
-    lua_getiuservalue(L, events, UV_WRAPPERS);
+    push_uv(L, events, UV_WRAPPERS);
     lua_pushvalue(L, name);
-    if (lua_rawget(L, -2) == LUA_TNIL && create) {
+    lua_rawget(L, -2);
+    check_internal(L, -1, true);
+    if (lua_isnil(L, -1) && create) {
         lua_pop(L, 1);
         lua_newtable(L);
         lua_pushvalue(L, name);
@@ -613,7 +712,7 @@ static void remove_wrapper(lua_State *L, int events, int name, int wrapper)
         lua_rawseti(L, array, n);
     }
     if (lua_rawlen(L, array) == 0 && !lua_isboolean(L, name)) {
-        lua_getiuservalue(L, events, UV_WRAPPERS);
+        push_uv(L, events, UV_WRAPPERS);
         lua_pushvalue(L, name);
         lua_pushnil(L);
         lua_rawset(L, -3);
@@ -653,13 +752,57 @@ void ml_events_remove(lua_State *L, int events, int name, int handler)
  */
 int ml_events_fire(lua_State *L, int events, int name, int data)
 {
+    return ml_events_fire_k(L, events, name, data, NULL);
+}
+
+/*
+ * fire_event for the core at 'core', the top of the stack, which is
+ * removed at the end. With 'k' (the continuation of the Lua-called C
+ * function that fires), a handler that yields inside a coroutine
+ * suspends the dispatch, as Prosody's util.events (plain Lua) allows
+ * (R-HOSTILE-7): Lua then calls k, which returns fire_resume's values.
+ */
+static int fire_k(lua_State *L, int core, int name, int data,
+                  lua_KFunction k)
+{
+    int n = core_fire(L, core, name, data, k);
+
+    lua_remove(L, core);
+    return n;
+}
+
+/* The rest of fire_k after a handler yielded and returned: 'ctx' is the
+ * continuation's context, 'k' the continuation again. */
+static int fire_resume(lua_State *L, lua_KContext ctx, lua_KFunction k)
+{
+    int list = (int)(ctx & 0xffff), n;
+
+    n = handler_stopped(L, list) ? 1
+                                 : handlers_from(L, list, (ctx >> 16) + 1, k);
+    lua_remove(L, list - 1);
+    return n;
+}
+
+/* ml_events_fire, yieldable with the continuation 'k' of the calling C
+ * function (fire_k); the continuation returns ml_events_fire_end. */
+int ml_events_fire_k(lua_State *L, int events, int name, int data,
+                     lua_KFunction k)
+{
     bool pushed;
     int core = check_core(L, events, &pushed);
-    int n = core_fire(L, core, name, data);
 
-    if (pushed)
-        lua_remove(L, core);
-    return n;
+    if (!pushed) {
+        lua_pushvalue(L, core);
+        core = lua_gettop(L);
+    }
+    return fire_k(L, core, name, data, k);
+}
+
+/* What a continuation of ml_events_fire_k returns, given what Lua passed
+ * it (a handler's error never gets here: it propagates). */
+int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k)
+{
+    return fire_resume(L, ctx, k);
 }
 
 /*
@@ -699,12 +842,27 @@ void ml_object_remove_handler(lua_State *L, int object, int name,
     lua_call(L, 2, 0);
 }
 
-/* events.add_handler(name, handler, priority), bound to upvalue 1 (the
- * core), as are the functions below. */
+/* Push the core of the events object that the running function is bound
+ * to (its upvalue 1, the object's table) and return its index; raises
+ * when module code replaced that upvalue with anything else. */
+static int bound_core(lua_State *L)
+{
+    bool pushed;
+
+    if (!to_core(L, lua_upvalueindex(1), &pushed))
+        luaL_error(L, "bad upvalue 'events' (events object expected, got %s)",
+                   luaL_typename(L, lua_upvalueindex(1)));
+    if (!pushed)
+        lua_pushvalue(L, lua_upvalueindex(1));
+    return lua_gettop(L);
+}
+
+/* events.add_handler(name, handler, priority), bound to its object, as
+ * are the functions below. */
 static int lua_add_handler(lua_State *L)
 {
     lua_settop(L, 3);
-    core_add(L, lua_upvalueindex(1), 1, 2, 3);
+    core_add(L, bound_core(L), 1, 2, 3);
     return 0;
 }
 
@@ -712,16 +870,24 @@ static int lua_add_handler(lua_State *L)
 static int lua_remove_handler(lua_State *L)
 {
     lua_settop(L, 2);
-    core_remove(L, lua_upvalueindex(1), 1, 2);
+    core_remove(L, bound_core(L), 1, 2);
     return 0;
 }
+
+static int lua_fire_event_k(lua_State *L, int status, lua_KContext ctx);
 
 /* events.fire_event(name, data) */
 static int lua_fire_event(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    return core_fire(L, 3, 1, 2);
+    return fire_k(L, bound_core(L), 1, 2, lua_fire_event_k);
+}
+
+/* The rest of lua_fire_event after a handler yielded and returned. */
+static int lua_fire_event_k(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    return fire_resume(L, ctx, lua_fire_event_k);
 }
 
 /* events.add_wrapper(name, wrapper), also wrappers.add_handler (whose
@@ -729,8 +895,7 @@ static int lua_fire_event(lua_State *L)
 static int lua_add_wrapper(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    add_wrapper(L, 3, 1, 2);
+    add_wrapper(L, bound_core(L), 1, 2);
     return 0;
 }
 
@@ -738,8 +903,7 @@ static int lua_add_wrapper(lua_State *L)
 static int lua_remove_wrapper(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    remove_wrapper(L, 3, 1, 2);
+    remove_wrapper(L, bound_core(L), 1, 2);
     return 0;
 }
 
@@ -748,9 +912,9 @@ static int lua_remove_wrapper(lua_State *L)
 static int lua_get_handlers(lua_State *L)
 {
     lua_settop(L, 1);
-    if (push_entry(L, lua_upvalueindex(1), 1) == LUA_TNIL)
+    if (push_entry(L, bound_core(L), 1) == LUA_TNIL)
         return 1;
-    push_sorted(L, 2);
+    push_sorted(L, 3);
     return 1;
 }
 
@@ -759,24 +923,29 @@ static int lua_get_handlers(lua_State *L)
 static int lua_set_debug_hook(lua_State *L)
 {
     lua_settop(L, 1);
-    lua_getiuservalue(L, lua_upvalueindex(1), UV_DEBUG_HOOK);
+    bound_core(L);                                  /* 2 */
+    push_uv(L, 2, UV_DEBUG_HOOK);
     lua_pushvalue(L, 1);
-    lua_setiuservalue(L, lua_upvalueindex(1), UV_DEBUG_HOOK);
+    lua_setiuservalue(L, 2, UV_DEBUG_HOOK);
     return 1;
 }
 
 /* events.add_handlers(t) and remove_handlers(t): each event -> handler
- * pair of t, priority 0. */
+ * pair of pairs(t) (__pairs included), priority 0; a t that pairs()
+ * cannot walk raises as events.lua:68 and :73 do (R-HOSTILE-5). */
 static int each_handler(lua_State *L, bool add)
 {
+    int core;
+
     lua_settop(L, 1);
-    lua_pushnil(L);
-    while (lua_next(L, 1) != 0) {
+    core = bound_core(L);                           /* 2 */
+    ml_pairs(L, 1, ML_SRC_EVENTS, add ? 68 : 73);   /* 3, 4, 5 */
+    while (ml_pairs_next(L, 3)) {                   /* 6, 7 */
         if (add)
-            core_add(L, lua_upvalueindex(1), 2, 3, 0);
+            core_add(L, core, 6, 7, 0);
         else
-            core_remove(L, lua_upvalueindex(1), 2, 3);
-        lua_pop(L, 1);
+            core_remove(L, core, 6, 7);
+        lua_settop(L, 5);
     }
     return 0;
 }
@@ -791,12 +960,12 @@ static int lua_remove_handlers(lua_State *L)
     return each_handler(L, false);
 }
 
-/* Set field 'name' of the table on top to 'fn' bound to the core at
- * 'core'. */
-static void set_bound(lua_State *L, int core, const char *name,
+/* Set field 'name' of the table on top to 'fn' bound to the events
+ * object (the table) at 'object'. */
+static void set_bound(lua_State *L, int object, const char *name,
                       lua_CFunction fn)
 {
-    lua_pushvalue(L, core);
+    lua_pushvalue(L, object);
     lua_pushcclosure(L, fn, 1);
     lua_setfield(L, -2, name);
 }
@@ -820,13 +989,15 @@ static void push_object(lua_State *L, int core)
         { NULL, NULL }
     };
     const luaL_Reg *f;
+    int object;
 
     lua_createtable(L, 0, 9);
+    object = lua_gettop(L);
     for (f = fields; f->name; f++)
-        set_bound(L, core, f->name, f->func);
+        set_bound(L, object, f->name, f->func);
     lua_createtable(L, 0, 2);
-    set_bound(L, core, "add_handler", lua_add_wrapper);
-    set_bound(L, core, "remove_handler", lua_remove_wrapper);
+    set_bound(L, object, "add_handler", lua_add_wrapper);
+    set_bound(L, object, "remove_handler", lua_remove_wrapper);
     lua_setfield(L, -2, "wrappers");
     if (lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY) != LUA_TTABLE) {
         lua_pop(L, 1);
@@ -838,13 +1009,15 @@ static void push_object(lua_State *L, int core)
         lua_pushvalue(L, -1);
         lua_setfield(L, LUA_REGISTRYINDEX, CORES_KEY);
     }
-    lua_pushvalue(L, -2);
+    lua_pushvalue(L, object);
     lua_pushvalue(L, core);
     lua_rawset(L, -3);
     lua_pop(L, 1);
+    lua_pushvalue(L, object);
+    lua_setiuservalue(L, core, UV_OBJECT);
 }
 
-/* util.events.new(): a new events object, unobserved. Upvalue: ml. */
+/* util.events.new(): a new events object, unobserved. */
 static int lua_events_new(lua_State *L)
 {
     ml_events_new(L, ml_self(L), NULL, 0);
@@ -852,12 +1025,11 @@ static int lua_events_new(lua_State *L)
 }
 
 /* The loader of require "util.events": the module table { new }, for
- * objects whose hooks modules track (R-EV-15). Upvalue: ml. */
+ * objects whose hooks modules track (R-EV-15). */
 int ml_open_util_events(lua_State *L)
 {
     lua_createtable(L, 0, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushcclosure(L, lua_events_new, 1);
+    lua_pushcfunction(L, lua_events_new);
     lua_setfield(L, -2, "new");
     return 1;
 }

@@ -272,7 +272,7 @@ keep:
 }
 
 /*
- * util.format.format(fmt, ...) as a Lua C function (upvalue: ml). Returns
+ * util.format.format(fmt, ...) as a Lua C function. Returns
  * the formatted string; raises when fmt is not a string or when
  * string.format rejects the rewritten format.
  */
@@ -330,7 +330,7 @@ int ml_format(lua_State *L)
     }
     luaL_pushresult(&b);
     count = i > n ? i : n;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_format);
+    ml_push_ref(L, ml->ref_format, LUA_TFUNCTION);
     lua_insert(L, -2);
     for (i = 0; i < count; i++)
         lua_pushvalue(L, i + 2);

@@ -40,8 +40,7 @@ void ml_push_events_for(lua_State *L, struct ml *ml, int host)
 {
     struct ml_host *h = ml_host_at(L, ml, host);
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX,
-                h ? h->ref_events : ml->ref_global_events);
+    ml_push_ref(L, h ? h->ref_events : ml->ref_global_events, LUA_TTABLE);
 }
 
 static void host_free(struct ml *ml, struct ml_host *h)
@@ -55,7 +54,7 @@ static void host_free(struct ml *ml, struct ml_host *h)
 /* prosody.hosts[host] = nil (no allocation: cannot raise). */
 static void drop_session(lua_State *L, struct ml *ml, int host)
 {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_hosts);
+    ml_push_ref(L, ml->ref_hosts, LUA_TTABLE);
     lua_pushvalue(L, host);
     lua_pushnil(L);
     lua_rawset(L, -3);
@@ -76,7 +75,7 @@ static void fire_global(lua_State *L, struct ml *ml, const char *event,
 {
     int base = lua_gettop(L);
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+    ml_push_ref(L, ml->ref_global_events, LUA_TTABLE);
     lua_pushstring(L, event);
     ml_events_fire(L, base + 1, base + 2, data);
     lua_settop(L, base);
@@ -125,7 +124,7 @@ void ml_host_activate(lua_State *L, struct ml *ml, int host)
         lua_newtable(L);
         lua_setfield(L, -2, "sessions");
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_hosts);
+    ml_push_ref(L, ml->ref_hosts, LUA_TTABLE);
     lua_pushvalue(L, host);
     lua_pushvalue(L, -3);
     lua_rawset(L, -3);
@@ -182,7 +181,7 @@ void ml_host_deactivate(lua_State *L, struct ml *ml, int host)
     lua_createtable(L, 0, 3);
     lua_pushvalue(L, host);
     lua_setfield(L, -2, "host");
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_session);
+    ml_push_ref(L, h->ref_session, LUA_TTABLE);
     lua_setfield(L, -2, "host_session");
     fire_global(L, ml, "host-deactivating", base + 1);
     lua_settop(L, base);

@@ -28,11 +28,10 @@ static void push_fail(lua_State *L, enum ml_token token)
 
 /* api:set_status(type, <token>[, override = false]) on the api at 'api';
  * nothing with status switched off (without.c). */
-static void set_status(lua_State *L, struct ml *ml, int api,
-                       const char *type, enum ml_token message,
-                       bool override_false)
+static void set_status(lua_State *L, int api, const char *type,
+                       enum ml_token message, bool override_false)
 {
-    if (!ml_has(ml, ML_CAP_STATUS))
+    if (!ml_has(ml_self(L), ML_CAP_STATUS))
         return;
     lua_pushstring(L, type);
     ml_push_token(L, message);
@@ -60,7 +59,7 @@ static void fire_lifecycle(lua_State *L, struct ml *ml, int target,
 }
 
 static void do_load(lua_State *L, struct ml *ml, int host, int name,
-                    int state);
+                    int state, lua_KFunction k);
 
 /*
  * The shared path (§4.1): a per-host instance of the shared module whose
@@ -71,7 +70,7 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
 {
     int base = lua_gettop(L);
 
-    ml_api_new_host(L, ml, host, name, genv);       /* base+1 api, +2 env */
+    ml_api_new_host(L, host, name, genv);           /* base+1 api, +2 env */
     /* R-SHARED-7: in the host's map while add_host runs. */
     ml_module_set(L, ml_modmap_check(L, ml, host, 200, "?"), name, base + 2);
     /* R-SHARED-4: add_host(per-host api) as only argument. */
@@ -97,54 +96,27 @@ static void load_shared(lua_State *L, struct ml *ml, int host, int name,
     keep_top(L, base, 2);
 }
 
-/*
- * A full load (§2.1 steps 6-11): fresh api and env, find and compile the
- * file, run body and load(), promote to "*" if the module went global,
- * re-load on the host for a shared module. Pushes env, err (the env is
- * the global one for a module that went global) or false/nil, err.
- */
-static void load_full(lua_State *L, struct ml *ml, int host, int name,
-                      int state)
-{
-    int base = lua_gettop(L);
-    int api = base + 1, env = base + 2, ok = base + 3, err = base + 4;
-    int status;
+/* The points at which a load made through ml_lc_load_k may be suspended
+ * by a yield; the continuation's context is base * LOAD_STAGES + stage. */
+enum { STAGE_BODY, STAGE_LOAD, LOAD_STAGES };
 
-    ml_api_new(L, ml, host, name, state);
-    lua_pushnil(L);
-    lua_pushnil(L);
-    if (ml_loader_load_code(L, ml, name, env) == 2) {
-        /* R-LOAD-6, R-LOAD-7: nothing registered, status error. */
-        set_status(L, ml, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD,
-                   false);
-        lua_pushnil(L);
-        lua_pushvalue(L, base + 6);
-        keep_top(L, base, 2);
-        return;
-    }
-    lua_pushvalue(L, base + 6);
-    lua_setfield(L, api, "path");
-    lua_pushvalue(L, base + 7);
-    lua_setfield(L, api, "meta");
-    /* R-LOAD-11: in the map while the body and load() run. */
-    ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
-    lua_settop(L, base + 5);
-    status = ml_pcall_traceback(L, 0, 1);
-    lua_pushboolean(L, status == LUA_OK);
-    lua_replace(L, ok);
-    lua_replace(L, err);    /* the body's first return value, or its error */
-    if (lua_toboolean(L, ok)) {
-        if (ml_module_has_method(L, env, "load")) {
-            /* R-LOAD-10 */
-            ml_module_call(L, env, "load", 0);
-            lua_settop(L, base + 6);
-            lua_copy(L, base + 5, ok);
-            lua_copy(L, base + 6, err);
-            lua_settop(L, base + 4);
-            if (!lua_toboolean(L, ok))
-                set_status(L, ml, api, "warn",
-                           ML_TOK_STATUS_ERROR_DURING_LOAD, false);
-        }
+static lua_KContext load_ctx(int base, int stage)
+{
+    return (lua_KContext)base * LOAD_STAGES + stage;
+}
+
+/*
+ * The end of load_full, the load's outcome being at base+3 (ok) and
+ * base+4 (err); 'body_ok': the body succeeded (load() may have failed
+ * since). R-LOAD-12, the move to "*", the shared re-load, the status,
+ * the two results. 'base' is load_full's.
+ */
+static void load_full_finish(lua_State *L, struct ml *ml, int host,
+                             int name, int base, bool body_ok)
+{
+    int api = base + 1, env = base + 2, ok = base + 3, err = base + 4;
+
+    if (body_ok) {
         /* R-LOAD-12 */
         lua_pushnil(L);
         lua_setfield(L, api, ml_reloading_field(ml));
@@ -166,12 +138,14 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
                 ml_module_has_method(L, env, "add_host")) {
                 /* R-SHARED-2, R-SHARED-14: the shared re-load's outcome
                  * replaces the outcome so far. */
-                do_load(L, ml, host, name, 0);      /* base+6, base+7 */
+                do_load(L, ml, host, name, 0, NULL);    /* base+6, base+7 */
                 lua_copy(L, base + 6, ok);
                 lua_copy(L, base + 7, err);
             }
         }
         lua_settop(L, base + 4);
+        /* R-READY-1 (13.0.1): whatever load() and add_host gave. */
+        ml_ready_after_load(L, ml, env);
     }
     if (!lua_toboolean(L, ok)) {
         /* R-LOAD-8, R-LOAD-9: removed from the map of module.host (which
@@ -179,23 +153,93 @@ static void load_full(lua_State *L, struct ml *ml, int host, int name,
         lua_getfield(L, api, "host");
         ml_module_clear(L, ml_modmap_check(L, ml, base + 5, 298, "?"), name);
         lua_settop(L, base + 4);
-        set_status(L, ml, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD,
-                   false);
+        set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD, false);
     } else {
         /* R-LOAD-18 */
-        set_status(L, ml, api, "core", ML_TOK_STATUS_LOADED, true);
+        set_status(L, api, "core", ML_TOK_STATUS_LOADED, true);
     }
     lua_pushvalue(L, lua_toboolean(L, ok) ? env : ok);
     lua_pushvalue(L, err);
     keep_top(L, base, 2);
 }
 
+/* After load() (R-LOAD-10), whose ml_module_call results are above
+ * base+4: its outcome becomes the load's. */
+static void load_full_loaded(lua_State *L, int base)
+{
+    int api = base + 1, ok = base + 3, err = base + 4;
+
+    lua_settop(L, base + 6);
+    lua_copy(L, base + 5, ok);
+    lua_copy(L, base + 6, err);
+    lua_settop(L, base + 4);
+    if (!lua_toboolean(L, ok))
+        set_status(L, api, "warn", ML_TOK_STATUS_ERROR_DURING_LOAD, false);
+}
+
+/*
+ * The rest of load_full once the body (at base+5, under its message
+ * handler) has run with 'status': load(), yieldable with 'k' as the body
+ * is, then load_full_finish. 'base' is load_full's.
+ */
+static void load_full_end(lua_State *L, struct ml *ml, int host, int name,
+                          int base, int status, lua_KFunction k)
+{
+    int env = base + 2, ok = base + 3, err = base + 4;
+
+    lua_pushboolean(L, status == LUA_OK);
+    lua_replace(L, ok);
+    lua_replace(L, err);    /* the body's first return value, or its error */
+    if (status == LUA_OK && ml_module_has_method(L, env, "load")) {
+        ml_module_call_k(L, env, "load", 0, load_ctx(base, STAGE_LOAD), k);
+        load_full_loaded(L, base);
+    }
+    load_full_finish(L, ml, host, name, base, status == LUA_OK);
+}
+
+/*
+ * A full load (§2.1 steps 6-11): fresh api and env, find and compile the
+ * file, run body and load(), promote to "*" if the module went global,
+ * re-load on the host for a shared module. Pushes env, err (the env is
+ * the global one for a module that went global) or false/nil, err.
+ * With 'k' the body and load() may yield (R-HOSTILE-7): see ml_lc_load_k.
+ */
+static void load_full(lua_State *L, struct ml *ml, int host, int name,
+                      int state, lua_KFunction k)
+{
+    int base = lua_gettop(L);
+    int api = base + 1, env = base + 2;
+    int status;
+
+    ml_api_new(L, ml, host, name, state);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    if (ml_loader_load_code(L, ml, name, env) == 2) {
+        /* R-LOAD-6, R-LOAD-7: nothing registered, status error. */
+        set_status(L, api, "error", ML_TOK_STATUS_FAILED_TO_LOAD, false);
+        lua_pushnil(L);
+        lua_pushvalue(L, base + 6);
+        keep_top(L, base, 2);
+        return;
+    }
+    lua_pushvalue(L, base + 6);
+    lua_setfield(L, api, "path");
+    lua_pushvalue(L, base + 7);
+    lua_setfield(L, api, "meta");
+    /* R-LOAD-11: in the map while the body and load() run. */
+    ml_module_set(L, ml_modmap_check(L, ml, host, 269, "?"), name, env);
+    lua_settop(L, base + 5);
+    status = ml_pcall_traceback_k(L, 0, 1, load_ctx(base, STAGE_BODY), k);
+    load_full_end(L, ml, host, name, base, status, k);
+}
+
 /*
  * modulemanager's do_load_module(host, name, state): pushes env, err. The
- * state (stack index, 0 for none) is what reload passes.
+ * state (stack index, 0 for none) is what reload passes; 'k', for
+ * load_full, NULL but from ml_lc_load_k.
  */
 static void do_load(lua_State *L, struct ml *ml, int host, int name,
-                    int state)
+                    int state, lua_KFunction k)
 {
     int base = lua_gettop(L);
     struct ml_modmap *map;
@@ -246,7 +290,19 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
         return;
     }
     lua_settop(L, base);
-    load_full(L, ml, host, name, state);
+    load_full(L, ml, host, name, state, k);
+}
+
+/* The end of ml_lc_load: a success fires module-loaded. The load's two
+ * results are above 'base'. */
+static void fire_loaded(lua_State *L, struct ml *ml, int name, int base)
+{
+    if (lua_toboolean(L, base + 1)) {
+        lua_getfield(L, base + 1, "module");
+        lua_getfield(L, -1, "host");
+        fire_lifecycle(L, ml, base + 4, "module-loaded", name, base + 4);
+        lua_settop(L, base + 2);
+    }
 }
 
 /*
@@ -257,15 +313,94 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
  */
 void ml_lc_load(lua_State *L, struct ml *ml, int host, int name)
 {
+    ml_lc_load_k(L, ml, host, name, NULL);
+}
+
+/*
+ * ml_lc_load, yieldable: called from a C function that Lua code called
+ * and whose continuation is 'k'. A body or a load() that yields (inside
+ * a coroutine) suspends the load, as Prosody's xpcall does
+ * (R-HOSTILE-7): the C functions in between are gone, and when it
+ * returns Lua calls k(L, status, ctx) in the caller's place, with the
+ * caller's stack as it was; 'k' calls ml_lc_load_end with the same
+ * 'host', 'name' and 'k', then does its own remaining work.
+ */
+void ml_lc_load_k(lua_State *L, struct ml *ml, int host, int name,
+                  lua_KFunction k)
+{
     int base = lua_gettop(L);
 
-    do_load(L, ml, host, name, 0);
-    if (lua_toboolean(L, base + 1)) {
-        lua_getfield(L, base + 1, "module");
-        lua_getfield(L, -1, "host");
-        fire_lifecycle(L, ml, base + 4, "module-loaded", name, base + 4);
-        lua_settop(L, base + 2);
+    do_load(L, ml, host, name, 0, k);
+    fire_loaded(L, ml, name, base);
+}
+
+/* The rest of ml_lc_load_k after a yield: 'status' and 'ctx' are those
+ * Lua passed to the continuation. Pushes the load's two results. */
+void ml_lc_load_end(lua_State *L, struct ml *ml, int host, int name,
+                    lua_KFunction k, lua_KContext ctx, int status)
+{
+    int base = (int)(ctx / LOAD_STAGES);
+
+    if (ctx % LOAD_STAGES == STAGE_BODY) {
+        load_full_end(L, ml, host, name, base,
+                      ml_pcall_traceback_end(L, status, base + 5), k);
+    } else {
+        /* load(), called at base+5 by ml_module_call_k above base+4 */
+        ml_module_call_end(L, ml_pcall_traceback_end(L, status, base + 5),
+                           base + 4);
+        load_full_loaded(L, base);
+        load_full_finish(L, ml, host, name, base, true);
     }
+    fire_loaded(L, ml, name, base);
+}
+
+/* object.remove_handler(event, handler) at modulemanager.lua:153, for a
+ * hook recorded on 'object' (stack indices). */
+static void remove_hook(lua_State *L, int object, int event, int handler)
+{
+    if (!ml_is_indexable(L, object))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 153, "attempt to index a %s "
+                    "value (local 'object')", luaL_typename(L, object));
+    ml_object_remove_handler(L, object, event, handler);
+}
+
+/*
+ * 'for object, event, handler in eh:iter(nil, nil, nil)' over the value
+ * at 'eh' that a module put in place of its event_handlers
+ * (modulemanager.lua:152-154): eh.iter is called as Prosody calls its
+ * multitable's, raising at line 152 when that cannot be done, and each
+ * triple it yields is removed (R-HOSTILE-3).
+ */
+static void remove_foreign_hooks(lua_State *L, int eh)
+{
+    int it;
+
+    if (!ml_is_indexable(L, eh))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 152, "attempt to index a %s "
+                    "value (field 'event_handlers')", luaL_typename(L, eh));
+    lua_getfield(L, eh, "iter");
+    if (!ml_is_callable(L, -1))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 152, "attempt to call a %s "
+                    "value (method 'iter')", luaL_typename(L, -1));
+    lua_pushvalue(L, eh);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_call(L, 4, 3);
+    it = lua_gettop(L) - 2;                         /* it, it+1, it+2 */
+    for (;;) {
+        lua_settop(L, it + 2);
+        lua_pushvalue(L, it);
+        lua_pushvalue(L, it + 1);
+        lua_pushvalue(L, it + 2);
+        lua_call(L, 2, 3);                          /* it+3 .. it+5 */
+        if (lua_isnil(L, it + 3))
+            break;
+        lua_pushvalue(L, it + 3);
+        lua_replace(L, it + 2);
+        remove_hook(L, it + 3, it + 4, it + 5);
+    }
+    lua_settop(L, it - 1);
 }
 
 /* Remove every hook recorded in the api's event_handlers, on whatever
@@ -276,9 +411,11 @@ static void remove_hooks(lua_State *L, int api)
 
     lua_getfield(L, api, "event_handlers");
     eh = lua_gettop(L);
-    if (!lua_istable(L, eh))
-        luaL_error(L, "attempt to index a %s value (field 'event_handlers')",
-                   luaL_typename(L, eh));
+    if (!ml_api_is_tracking(L, eh)) {
+        remove_foreign_hooks(L, eh);
+        lua_pop(L, 1);
+        return;
+    }
     lua_pushnil(L);
     while (lua_next(L, eh) != 0) {
         object = lua_gettop(L) - 1;
@@ -296,7 +433,7 @@ static void remove_hooks(lua_State *L, int api)
             lua_pushnil(L);
             while (lua_next(L, event + 1) != 0) {
                 lua_pop(L, 1);
-                ml_object_remove_handler(L, object, event, lua_gettop(L));
+                remove_hook(L, object, event, lua_gettop(L));
             }
             lua_pop(L, 1);
         }
@@ -305,55 +442,111 @@ static void remove_hooks(lua_State *L, int api)
     lua_pop(L, 1);
 }
 
-/* Remove the api's remaining items, firing item-removed/<key> {source,
- * item} on the events at 'events' for each: keys in byte order of the
- * event name (Prosody's order is undefined, R-UNLOAD-6), items of a key
- * from last to first (R-UNLOAD-5). */
+/* Push "item-removed/" .. <key at 'key'>, raising as the concatenation at
+ * modulemanager.lua:162 does for a key that is neither a string nor a
+ * number and has no __concat. */
+static void push_removed_name(lua_State *L, int key)
+{
+    int type = lua_type(L, key);
+
+    if (type != LUA_TSTRING && type != LUA_TNUMBER &&
+        !ml_has_metamethod(L, key, "__concat"))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 162, "attempt to concatenate a "
+                    "%s value (local 'key')", luaL_typename(L, key));
+    lua_pushliteral(L, "item-removed/");
+    lua_pushvalue(L, key);
+    lua_concat(L, 2);
+}
+
+/* #t at modulemanager.lua:159, for the items 't' of one key (stack index):
+ * raises there as Lua does for a value without a length. */
+static lua_Integer items_length(lua_State *L, int t)
+{
+    int type = lua_type(L, t), isnum;
+    lua_Integer len;
+
+    if (type != LUA_TTABLE && type != LUA_TSTRING &&
+        !ml_has_metamethod(L, t, "__len"))
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 159, "attempt to get length of "
+                    "a %s value (local 't')", luaL_typename(L, t));
+    lua_len(L, t);
+    len = lua_tointegerx(L, -1, &isnum);
+    if (!isnum)
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, 159,
+                    "'for' initial value must be a number");
+    lua_pop(L, 1);
+    return len;
+}
+
+/* Remove the items 't' of one key, last to first (R-UNLOAD-5), firing
+ * the event named at 'name' {source = api, item} on the events at
+ * 'events' for each: modulemanager.lua:159-163, raising there as Lua
+ * would for items that cannot be indexed or assigned (R-HOSTILE-2). */
+static void remove_key_items(lua_State *L, int api, int events, int name,
+                             int t)
+{
+    int top = lua_gettop(L);
+    lua_Integer i;
+
+    for (i = items_length(L, t); i >= 1; i--) {
+        lua_geti(L, t, i);                          /* top+1 */
+        if (!lua_istable(L, t) && !ml_has_metamethod(L, t, "__newindex"))
+            ml_raise_at(L, ML_SRC_MODULEMANAGER, 161, "attempt to index a "
+                        "%s value (local 't')", luaL_typename(L, t));
+        lua_pushnil(L);
+        lua_seti(L, t, i);
+        lua_createtable(L, 0, 2);
+        lua_pushvalue(L, api);
+        lua_setfield(L, -2, "source");
+        lua_pushvalue(L, top + 1);
+        lua_setfield(L, -2, "item");
+        ml_events_fire(L, events, name, top + 2);
+        lua_settop(L, top);
+    }
+}
+
+/* Remove the api's remaining items (modulemanager.lua:158-164): for each
+ * key of pairs(items), remove_key_items. A plain table's keys go in byte
+ * order of the event name (Prosody's order is undefined, R-UNLOAD-6); an
+ * iterator of a __pairs metamethod is followed in its own order, as
+ * Prosody's pairs() does. A value pairs() cannot walk raises at line 158
+ * (R-HOSTILE-1). */
 static void remove_items(lua_State *L, int api, int items, int events)
 {
-    int keys;
-    lua_Integer i, j, len, n = 0;
+    int it, keys;
+    lua_Integer i, n = 0;
 
+    ml_pairs(L, items, ML_SRC_MODULEMANAGER, 158);  /* it, it+1, it+2 */
+    it = lua_gettop(L) - 2;
+    if (!lua_isnil(L, it)) {
+        while (ml_pairs_next(L, it)) {              /* it+3 key, it+4 t */
+            push_removed_name(L, it + 3);           /* it+5 */
+            remove_key_items(L, api, events, it + 5, it + 4);
+            lua_settop(L, it + 2);
+        }
+        lua_settop(L, it - 1);
+        return;
+    }
     lua_newtable(L);
     keys = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, items) != 0) {
-        lua_createtable(L, 3, 0);
-        lua_pushliteral(L, "item-removed/");
-        lua_pushvalue(L, -4);
-        lua_concat(L, 2);
+    while (ml_pairs_next(L, it)) {
+        lua_createtable(L, 2, 0);
+        push_removed_name(L, keys + 1);
         lua_rawseti(L, -2, 1);
-        lua_pushvalue(L, -3);
+        lua_pushvalue(L, keys + 2);
         lua_rawseti(L, -2, 2);
-        lua_pushvalue(L, -2);
-        lua_rawseti(L, -2, 3);
         lua_rawseti(L, keys, ++n);
-        lua_pop(L, 1);
+        lua_settop(L, keys);
     }
     ml_sort_by_string(L, keys, 1);
     for (i = 1; i <= n; i++) {
-        int list;
-
         lua_rawgeti(L, keys, i);
-        lua_rawgeti(L, -1, 1);                      /* keys+2: event */
-        lua_rawgeti(L, -2, 3);                      /* keys+3: items */
-        list = lua_gettop(L);
-        len = luaL_len(L, list);
-        for (j = len; j >= 1; j--) {
-            lua_geti(L, list, j);                   /* keys+4 */
-            lua_pushnil(L);
-            lua_seti(L, list, j);
-            lua_createtable(L, 0, 2);
-            lua_pushvalue(L, api);
-            lua_setfield(L, -2, "source");
-            lua_pushvalue(L, keys + 4);
-            lua_setfield(L, -2, "item");
-            ml_events_fire(L, events, keys + 2, keys + 5);
-            lua_settop(L, list);
-        }
+        lua_rawgeti(L, -1, 1);                      /* keys+2: name */
+        lua_rawgeti(L, -2, 2);                      /* keys+3: items */
+        remove_key_items(L, api, events, keys + 2, keys + 3);
         lua_settop(L, keys);
     }
-    lua_pop(L, 1);
+    lua_settop(L, it - 1);
 }
 
 /*
@@ -385,14 +578,14 @@ static void do_unload(lua_State *L, struct ml *ml, int host, int name)
     if (lua_toboolean(L, base + 3)) {
         /* Global events for "*", else the host's (R-GLOBAL-6). */
         if (ml_is_star(L, host)) {
-            lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+            ml_push_ref(L, ml->ref_global_events, LUA_TTABLE);
         } else {
             struct ml_host *h = ml_host_at(L, ml, host);
 
             if (!h)
                 ml_raise_at(L, ML_SRC_MODULEMANAGER, 157,
                             "attempt to index a nil value (field '?')");
-            lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_events);
+            ml_push_ref(L, h->ref_events, LUA_TTABLE);
         }
         remove_items(L, api, base + 3, base + 4);
     }
@@ -474,7 +667,7 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
         lua_pushvalue(L, saved);
     else
         lua_pushboolean(L, 1);                      /* state */
-    do_load(L, ml, host, name, state);              /* base+4, base+5 */
+    do_load(L, ml, host, name, state, NULL);        /* base+4, base+5 */
     if (!lua_toboolean(L, base + 4)) {
         keep_top(L, base, 2);                       /* R-RELOAD-10 */
         return;
@@ -609,7 +802,7 @@ static void push_modules_for_host(lua_State *L, struct ml *ml, int host)
  * component_module first (R-HOST-4), then every module of the host's
  * list, in byte order where Prosody's set order is undefined (R-HOST-5).
  * Load failures are ignored (R-HOST-6); errors raised by handlers
- * propagate. Data: the host name. Upvalue: ml. */
+ * propagate. Data: the host name. */
 static int on_host_activated(lua_State *L)
 {
     struct ml *ml = ml_self(L);
@@ -641,7 +834,7 @@ static int on_host_activated(lua_State *L)
 }
 
 /* modulemanager's host-deactivated handler: drop the host's module map.
- * Data: the host name. Upvalue: ml. */
+ * Data: the host name. */
 static int on_host_deactivated(lua_State *L)
 {
     ml_modmap_drop(L, ml_self(L), 1);
@@ -662,15 +855,13 @@ void ml_lifecycle_init(lua_State *L, struct ml *ml)
         ml_modmap_unref(ml, map);
         luaL_error(L, "not enough memory");
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+    ml_push_ref(L, ml->ref_global_events, LUA_TTABLE);
     lua_pushliteral(L, "host-activated");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, on_host_activated, 1);
+    lua_pushcfunction(L, on_host_activated);
     ml_events_add(L, base + 1, base + 2, base + 3, 0);
     lua_settop(L, base + 1);
     lua_pushliteral(L, "host-deactivated");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, on_host_deactivated, 1);
+    lua_pushcfunction(L, on_host_deactivated);
     ml_events_add(L, base + 1, base + 2, base + 3, 0);
     lua_settop(L, base);
 }

@@ -33,9 +33,18 @@ static const char *const candidates[] = {
     "share/lua/" LUA_VERSION_MAJOR "." LUA_VERSION_MINOR "/mod_@/mod_@.lua",
 };
 
-/* core.features.available of Prosody 0.12.3, for 'requires' and
- * 'conflicts' metadata. */
-static const char *const core_features[] = { "mod_bookmarks" };
+/* core.features.available, for 'requires' and 'conflicts' metadata
+ * (R-LOAD-20): Prosody 0.12.3's is the first entry alone, 13.0.1's the
+ * whole list. */
+static const char *const core_features[] = {
+    "mod_bookmarks",
+    "mod_server_info", "mod_flags", "mod_cloud_notify", "muc_vcard",
+    "http_altconnect", "permissions", "loader", "keyval+",
+    "s2sout-pre-connect-event", "split-user-roles", "getopt-enum",
+    "getopt-interval", "getopt-period", "getopt-integer", "module-ready",
+    "signal-events",
+};
+#define CORE_FEATURES_0_12 1
 
 /*
  * Capture io.open, the read and close methods of files and string.format
@@ -140,11 +149,13 @@ static void push_metadata(lua_State *L, const char *s, size_t len)
     }
 }
 
-static bool is_core_feature(const char *s, size_t n)
+static bool is_core_feature(const struct ml *ml, const char *s, size_t n)
 {
-    size_t i;
+    size_t i, count = ml->release13
+                          ? sizeof(core_features) / sizeof(core_features[0])
+                          : CORE_FEATURES_0_12;
 
-    for (i = 0; i < sizeof(core_features) / sizeof(core_features[0]); i++)
+    for (i = 0; i < count; i++)
         if (strlen(core_features[i]) == n &&
             memcmp(core_features[i], s, n) == 0)
             return true;
@@ -154,8 +165,8 @@ static bool is_core_feature(const char *s, size_t n)
 /* Whether the metadata field 'key' of the table at 'meta' lists a word
  * (separated by commas and spaces) whose presence among the core
  * features equals 'present'. */
-static bool lists_feature(lua_State *L, int meta, const char *key,
-                          bool present)
+static bool lists_feature(lua_State *L, const struct ml *ml, int meta,
+                          const char *key, bool present)
 {
     const char *s;
     size_t len, i = 0;
@@ -171,11 +182,40 @@ static bool lists_feature(lua_State *L, int meta, const char *key,
         start = i;
         while (i < len && s[i] != ',' && s[i] != ' ')
             i++;
-        if (i > start && is_core_feature(s + start, i - start) == present)
+        if (i > start && is_core_feature(ml, s + start, i - start) == present)
             found = true;
     }
     lua_pop(L, 1);
     return found;
+}
+
+/* R-LOAD-31: 13.0.1 skips a file whose "--% lua:" list (commas and
+ * spaces) lacks the running Lua's version; 0.12.3 reads no such line. */
+static bool other_lua(lua_State *L, const struct ml *ml, int meta)
+{
+    static const char version[] = LUA_VERSION_MAJOR "." LUA_VERSION_MINOR;
+    const char *s;
+    size_t len, i = 0;
+    bool listed = false, present;
+
+    if (!ml->release13)
+        return false;
+    lua_getfield(L, meta, "lua");
+    s = lua_tolstring(L, -1, &len);
+    present = s != NULL;
+    while (s && i < len && !listed) {
+        size_t start;
+
+        while (i < len && (s[i] == ',' || s[i] == ' '))
+            i++;
+        start = i;
+        while (i < len && s[i] != ',' && s[i] != ' ')
+            i++;
+        listed = i - start == sizeof(version) - 1 &&
+                 memcmp(s + start, version, i - start) == 0;
+    }
+    lua_pop(L, 1);
+    return present && !listed;
 }
 
 /* Push the chunk name for the file at 'path': "@<path>", so that errors
@@ -227,7 +267,7 @@ static int compile(lua_State *L, struct ml *ml, int text, int chunkname,
     size_t len;
     int status, cache;
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_chunks);
+    ml_push_ref(L, ml->ref_chunks, LUA_TTABLE);
     cache = lua_gettop(L);
     lua_pushvalue(L, chunkname);
     if (lua_rawget(L, cache) == LUA_TTABLE) {
@@ -328,17 +368,17 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
             lua_replace(L, base + 1);
             continue;
         }
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_open);
+        ml_push_ref(L, ml->ref_io_open, LUA_TFUNCTION);
         lua_pushvalue(L, base + 2);
         lua_call(L, 1, 2);                              /* file, err */
         lua_copy(L, base + 4, base + 1);
         if (lua_isnil(L, base + 3))
             continue;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_read);
+        ml_push_ref(L, ml->ref_io_read, LUA_TFUNCTION);
         lua_pushvalue(L, base + 3);
         lua_pushliteral(L, "a");
         lua_call(L, 2, 1);                              /* base + 5 */
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_io_close);
+        ml_push_ref(L, ml->ref_io_close, LUA_TFUNCTION);
         lua_pushvalue(L, base + 3);
         lua_call(L, 1, 0);
         content = lua_tolstring(L, base + 5, &len);
@@ -349,8 +389,9 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
             lua_pushnil(L);                             /* base + 6 */
         } else {
             push_metadata(L, content, len);             /* base + 6 */
-            if (lists_feature(L, base + 6, "conflicts", true) ||
-                lists_feature(L, base + 6, "requires", false))
+            if (other_lua(L, ml, base + 6) ||
+                lists_feature(L, ml, base + 6, "conflicts", true) ||
+                lists_feature(L, ml, base + 6, "requires", false))
                 continue;
         }
         push_chunkname(L, ml, base + 2);                /* base + 7 */

@@ -20,7 +20,7 @@ static int tostring_entry(lua_State *L)
     return 1;
 }
 
-/* _log(level, message, ...). Upvalues: ml, logger name. The message is
+/* _log(level, message, ...). Upvalue: the logger name. The message is
  * formatted as Prosody's sinks do, with util.format even without
  * arguments; when that raises (fmt not a string, an invalid conversion),
  * tostring(message) is written instead, and "<type>" if even that
@@ -44,10 +44,9 @@ static int logger(lua_State *L)
     if (lua_gettop(L) < 2)
         lua_settop(L, 2);
     top = lua_gettop(L);
-    lua_pushlightuserdata(L, ml);
     /* format switched off: a port's plain formatting (without.c). */
-    lua_pushcclosure(L, ml_has(ml, ML_CAP_FORMAT) ? ml_format
-                                                  : ml_format_plain, 1);
+    lua_pushcfunction(L, ml_has(ml, ML_CAP_FORMAT) ? ml_format
+                                                   : ml_format_plain);
     for (arg = 2; arg <= top; arg++)
         lua_pushvalue(L, arg);
     if ((status = lua_pcall(L, top - 1, 1, 0)) != LUA_OK) {
@@ -64,7 +63,8 @@ static int logger(lua_State *L)
             lua_pushfstring(L, "<%s>", luaL_typename(L, 2));
         }
     }
-    ml->observer.log(ml->observer.ud, L, lua_tostring(L, lua_upvalueindex(2)),
+    ml->observer.log(ml->observer.ud, L,
+                     lua_tostring(L, ml_upvalue(L, 1, LUA_TSTRING, "name")),
                      levels[i], lua_gettop(L));
     return 0;
 }
@@ -73,11 +73,10 @@ static int logger(lua_State *L)
  * Push a new logger function named by the string at 'name': the value
  * Prosody stores as module._log.
  */
-void ml_log_new(lua_State *L, struct ml *ml, int name)
+void ml_log_new(lua_State *L, int name)
 {
-    lua_pushlightuserdata(L, ml);
     lua_pushvalue(L, name);
-    lua_pushcclosure(L, logger, 2);
+    lua_pushcclosure(L, logger, 1);
 }
 
 /* module.log(self, ...): _log(...). Upvalue: the logger. */

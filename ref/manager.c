@@ -11,11 +11,21 @@
 #include "modlife-int.h"
 
 /* load(host, name), unload(host, name), reload(host, name): the first
- * two return values, as the driver's commands see them. Upvalue: ml. */
+ * two return values, as the driver's commands see them. */
+static int mm_load_k(lua_State *L, int status, lua_KContext ctx);
+
 static int mm_load(lua_State *L)
 {
     lua_settop(L, 2);
-    ml_lc_load(L, ml_self(L), 1, 2);
+    ml_lc_load_k(L, ml_self(L), 1, 2, mm_load_k);
+    return 2;
+}
+
+/* The rest of mm_load after a body or a load() that yielded inside a
+ * coroutine has returned (R-HOSTILE-7). */
+static int mm_load_k(lua_State *L, int status, lua_KContext ctx)
+{
+    ml_lc_load_end(L, ml_self(L), 1, 2, mm_load_k, ctx, status);
     return 2;
 }
 
@@ -130,7 +140,7 @@ static int mm_call_module_method(lua_State *L)
     return ml_module_call(L, 1, lua_tostring(L, 2), n > 2 ? n - 2 : 0);
 }
 
-/* The loader of require "core.modulemanager". Upvalue: ml. */
+/* The loader of require "core.modulemanager". */
 int ml_open_modulemanager(lua_State *L)
 {
     static const luaL_Reg functions[] = {
@@ -144,8 +154,7 @@ int ml_open_modulemanager(lua_State *L)
     };
 
     lua_createtable(L, 0, 9);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    luaL_setfuncs(L, functions, 1);
+    luaL_setfuncs(L, functions, 0);
     ml_without_manager(L, ml_self(L), lua_gettop(L));
     return 1;
 }

@@ -93,6 +93,13 @@ struct ml {
     int ref_provider_mt;        /* usermanager's provider_mt */
     int ref_hosts;              /* prosody.hosts: host -> session table */
     int ref_chunks;             /* loader.c: chunk name -> text -> factory */
+    /* timers.c: the server's start and its clock (PROTOCOL.md §9) */
+    bool release13;             /* follows Prosody 13.0.1, not 0.12.3 */
+    bool started;               /* `start` has run */
+    double clock;               /* seconds since the instance was made */
+    lua_Integer timer_seq;      /* timer ids and arming order */
+    int ref_timers;             /* id -> { fn, due = time, seq = order } */
+    int ref_ready;              /* 13.0.1: ready callbacks kept until start */
     unsigned lacks;             /* without.c: switched-off capabilities, bit
                                  * per enum ml_capability */
 };
@@ -105,6 +112,7 @@ enum ml_capability {
     ML_CAP_HOST_ITEMS, ML_CAP_STATUS, ML_CAP_SHARED_DATA, ML_CAP_WRAPPERS,
     ML_CAP_COMPONENTS, ML_CAP_UNHOOK, ML_CAP_META, ML_CAP_RELOAD_STATE,
     ML_CAP_AUTH_PROVIDERS, ML_CAP_FORMAT, ML_CAP_HOOK_TAG, ML_CAP_CONTEXT,
+    ML_CAP_START, ML_CAP_TIMERS,
     ML_CAP_COUNT
 };
 
@@ -117,11 +125,17 @@ int ml_format_plain(lua_State *L);
 /* ---- call.c ---- */
 
 int ml_pcall_traceback(lua_State *L, int nargs, int nresults);
+int ml_pcall_traceback_k(lua_State *L, int nargs, int nresults,
+                         lua_KContext ctx, lua_KFunction k);
+int ml_pcall_traceback_end(lua_State *L, int status, int handler);
 void ml_checkstack(lua_State *L, int n);
 bool ml_is_memory_error(lua_State *L, int status);
 void ml_method_call(lua_State *L, int obj, const char *method, int nargs,
                     int nresults);
 struct ml *ml_self(lua_State *L);
+int ml_upvalue(lua_State *L, int i, int type, const char *name);
+void ml_check_registry(lua_State *L, int idx, int type, const char *what);
+void ml_push_ref(lua_State *L, int ref, int type);
 bool ml_is_star(lua_State *L, int idx);
 
 /* ---- sort.c ---- */
@@ -153,6 +167,7 @@ enum ml_token {
     ML_TOK_OPTION_NOT_NUMBER,       /* format: option name */
     ML_TOK_OPTION_NOT_BOOLEAN,      /* format: option name */
     ML_TOK_DEPENDENCY_DISABLED,     /* format: name */
+    ML_TOK_SOFT_DEPENDENCY_DISABLED, /* format: name (13.0.1) */
     ML_TOK__COUNT
 };
 
@@ -167,6 +182,7 @@ enum ml_source {
     ML_SRC_USERMANAGER,         /* core/usermanager.lua */
     ML_SRC_SERVER_EPOLL,        /* net/server_epoll.lua */
     ML_SRC_ARRAY,               /* util/array.lua */
+    ML_SRC_STORAGEMANAGER,      /* core/storagemanager.lua */
 };
 
 const char *ml_token(enum ml_token token);
@@ -174,6 +190,14 @@ const char *const *ml_component_inheritable_modules(void);
 void ml_push_token(lua_State *L, enum ml_token token);
 int ml_raise_at(lua_State *L, enum ml_source file, int line,
                 const char *fmt, ...);
+
+/* call.c: checks and loops over values that module code may replace,
+ * raising what Prosody's Lua raises, at its line */
+bool ml_has_metamethod(lua_State *L, int idx, const char *event);
+bool ml_is_indexable(lua_State *L, int idx);
+bool ml_is_callable(lua_State *L, int idx);
+void ml_pairs(lua_State *L, int idx, enum ml_source file, int line);
+bool ml_pairs_next(lua_State *L, int it);
 
 /* ---- events.c ---- */
 
@@ -183,6 +207,9 @@ int ml_open_util_events(lua_State *L);
 void ml_events_add(lua_State *L, int events, int name, int handler, int prio);
 void ml_events_remove(lua_State *L, int events, int name, int handler);
 int ml_events_fire(lua_State *L, int events, int name, int data);
+int ml_events_fire_k(lua_State *L, int events, int name, int data,
+                     lua_KFunction k);
+int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k);
 void ml_object_add_handler(lua_State *L, int object, int name, int handler,
                            int prio);
 void ml_object_remove_handler(lua_State *L, int object, int name,
@@ -207,7 +234,7 @@ void ml_hosts_release(struct ml *ml);
 
 /* ---- startup.c ---- */
 
-void ml_startup_functions(lua_State *L);
+void ml_startup_functions(lua_State *L, struct ml *ml);
 void ml_startup_prosody(lua_State *L, struct ml *ml, int events);
 void ml_startup_protect(lua_State *L, int prosody);
 
@@ -238,6 +265,9 @@ void ml_module_names(lua_State *L, struct ml_modmap *map);
 void ml_get_module(lua_State *L, struct ml *ml, int host, int name);
 bool ml_module_has_method(lua_State *L, int env, const char *method);
 int ml_module_call(lua_State *L, int env, const char *method, int nargs);
+int ml_module_call_k(lua_State *L, int env, const char *method, int nargs,
+                     lua_KContext ctx, lua_KFunction k);
+int ml_module_call_end(lua_State *L, int status, int base);
 
 /* ---- format.c ---- */
 
@@ -245,7 +275,7 @@ int ml_format(lua_State *L);
 
 /* ---- log.c ---- */
 
-void ml_log_new(lua_State *L, struct ml *ml, int name);
+void ml_log_new(lua_State *L, int name);
 void ml_log_method(lua_State *L, int log);
 
 /* ---- loader.c ---- */
@@ -257,8 +287,8 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env);
 
 void ml_api_init(lua_State *L, struct ml *ml);
 void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state);
-void ml_api_new_host(lua_State *L, struct ml *ml, int host, int name,
-                     int genv);
+void ml_api_new_host(lua_State *L, int host, int name, int genv);
+bool ml_api_is_tracking(lua_State *L, int idx);
 
 /* ---- config.c ---- */
 
@@ -283,10 +313,26 @@ void ml_array_from(lua_State *L, int value);
 
 int ml_open_modulemanager(lua_State *L);
 
+/* ---- timers.c ---- */
+
+void ml_timers_init(lua_State *L, struct ml *ml, int prosody);
+lua_Integer ml_timer_add(lua_State *L, struct ml *ml, int fn, double delay);
+void ml_timer_add_module(lua_State *L, struct ml *ml, int timer,
+                         double delay);
+void ml_timer_stop(lua_State *L, struct ml *ml, lua_Integer id);
+void ml_timer_reschedule(lua_State *L, struct ml *ml, lua_Integer id,
+                         double delay);
+void ml_ready_schedule(lua_State *L, struct ml *ml, int f);
+void ml_ready_after_load(lua_State *L, struct ml *ml, int env);
+
 /* ---- lifecycle.c ---- */
 
 void ml_lifecycle_init(lua_State *L, struct ml *ml);
 void ml_lc_load(lua_State *L, struct ml *ml, int host, int name);
+void ml_lc_load_k(lua_State *L, struct ml *ml, int host, int name,
+                  lua_KFunction k);
+void ml_lc_load_end(lua_State *L, struct ml *ml, int host, int name,
+                    lua_KFunction k, lua_KContext ctx, int status);
 void ml_lc_unload(lua_State *L, struct ml *ml, int host, int name);
 void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name);
 

@@ -65,6 +65,18 @@ struct ml_error {
 struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
                   struct ml_error *err);
 
+/* The Prosody release an instance follows (PROTOCOL.md §1): where the
+ * spec's version rules say 0.12.3 and 13.0.1 differ, it does as the
+ * release does. ml_new follows 0.12.3. */
+enum ml_release {
+    ML_RELEASE_0_12,
+    ML_RELEASE_13,
+};
+
+struct ml *ml_new_release(const char *moddir,
+                          const struct ml_observer *observer,
+                          enum ml_release release, struct ml_error *err);
+
 /* Free everything 'ml' owns, the Lua state included. NULL is allowed. */
 void ml_free(struct ml *ml);
 
@@ -102,6 +114,17 @@ int ml_fire(struct ml *ml, const char *host, const char *event, int data);
  * sorted in byte order, or nil when the host has no module map (ML_OK).
  */
 int ml_list(struct ml *ml, const char *host);
+
+/*
+ * The server's start and its clock (PROTOCOL.md §9). ml_start fires
+ * server-started and runs the timers then due; ml_advance moves the clock
+ * on by 'seconds', running the timers due by then. Both return ML_OK
+ * (nothing pushed), ML_ERAISE (the error value pushed) or ML_EINVAL with
+ * *why a static reason: start twice, advance before start, timers that
+ * never run out.
+ */
+int ml_start(struct ml *ml, const char **why);
+int ml_advance(struct ml *ml, double seconds, const char **why);
 
 /*
  * configmanager.set(host, key, value): set option 'key' of 'host' ("*":

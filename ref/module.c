@@ -145,7 +145,7 @@ bool ml_module_push(lua_State *L, struct ml_modmap *map, int name)
     instance = ml_map_get(&map->entries, key, len);
     if (!instance)
         return false;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, instance->ref_env);
+    ml_push_ref(L, instance->ref_env, LUA_TTABLE);
     return true;
 }
 
@@ -229,17 +229,19 @@ void ml_get_module(lua_State *L, struct ml *ml, int host, int name)
         lua_pushnil(L);
 }
 
-/* Push env.module, raising like module_has_method does when 'env' is
- * nil (R-RELOAD-13) and like rawget does when env.module is not a table. */
-static void push_api(lua_State *L, int env)
+/* Push env.module, raising as 'rawget(module.module, method)' does at
+ * modulemanager.lua:'line' (411 in module_has_method, 415 in
+ * call_module_method) when 'env' is nil (R-RELOAD-13) or when env.module
+ * is not a table (a module that set _ENV.module, R-HOSTILE-4). */
+static void push_api(lua_State *L, int env, int line)
 {
     if (lua_isnil(L, env))
-        ml_raise_at(L, ML_SRC_MODULEMANAGER, 411,
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, line,
                     "attempt to index a nil value (local 'module')");
     lua_getfield(L, env, "module");
     if (!lua_istable(L, -1))
-        luaL_error(L, "bad argument #1 to 'rawget' (table expected, got %s)",
-                   luaL_typename(L, -1));
+        ml_raise_at(L, ML_SRC_MODULEMANAGER, line, "bad argument #1 to "
+                    "'rawget' (table expected, got %s)", luaL_typename(L, -1));
 }
 
 /*
@@ -251,7 +253,7 @@ bool ml_module_has_method(lua_State *L, int env, const char *method)
 {
     bool found;
 
-    push_api(L, env);
+    push_api(L, env, 411);
     lua_pushstring(L, method);
     found = lua_rawget(L, -2) == LUA_TFUNCTION;
     lua_pop(L, 2);
@@ -268,10 +270,21 @@ bool ml_module_has_method(lua_State *L, int env, const char *method)
  */
 int ml_module_call(lua_State *L, int env, const char *method, int nargs)
 {
-    int base = lua_gettop(L) - nargs;
-    int status;
+    return ml_module_call_k(L, env, method, nargs, 0, NULL);
+}
 
-    push_api(L, env);
+/*
+ * ml_module_call, yieldable with the continuation 'k' and its context
+ * (ml_pcall_traceback_k): the method is called at base+1, 'base' being
+ * the top below the arguments; after a yield the continuation calls
+ * ml_pcall_traceback_end (handler at base+1), then ml_module_call_end.
+ */
+int ml_module_call_k(lua_State *L, int env, const char *method, int nargs,
+                     lua_KContext ctx, lua_KFunction k)
+{
+    int base = lua_gettop(L) - nargs;
+
+    push_api(L, env, 415);
     lua_pushstring(L, method);
     if (lua_rawget(L, -2) != LUA_TFUNCTION) {
         lua_settop(L, base);
@@ -281,7 +294,14 @@ int ml_module_call(lua_State *L, int env, const char *method, int nargs)
     }
     lua_remove(L, -2);
     lua_insert(L, base + 1);
-    status = ml_pcall_traceback(L, nargs, LUA_MULTRET);
+    return ml_module_call_end(L, ml_pcall_traceback_k(L, nargs, LUA_MULTRET,
+                                                      ctx, k), base);
+}
+
+/* The end of ml_module_call_k: true or false below the results (or the
+ * error) above 'base'. Returns the number of values above 'base'. */
+int ml_module_call_end(lua_State *L, int status, int base)
+{
     lua_pushboolean(L, status == LUA_OK);
     lua_insert(L, base + 1);
     return lua_gettop(L) - base;

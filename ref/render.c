@@ -160,7 +160,7 @@ static bool is_api(lua_State *L, const struct ml *ml, int idx)
     lua_settop(L, top);
     if (has_name && has_handlers)
         return true;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_methods);     /* top+1 */
+    ml_push_ref(L, ml->ref_methods, LUA_TTABLE);            /* top+1 */
     lua_pushvalue(L, idx);                                  /* top+2 */
     for (depth = 0; depth < 100 && lua_getmetatable(L, top + 2); depth++) {
         lua_pushliteral(L, "__index");

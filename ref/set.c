@@ -155,7 +155,7 @@ static int set_exclude(lua_State *L)
 static int set_empty(lua_State *L)
 {
     lua_pushnil(L);
-    if (lua_next(L, ITEMS) == 0) {
+    if (lua_next(L, ml_upvalue(L, 1, LUA_TTABLE, "items")) == 0) {
         lua_pushboolean(L, 1);
         return 1;
     }
@@ -387,6 +387,7 @@ void ml_set_new(lua_State *L, int list)
         lua_pushcfunction(L, items_call);
         lua_setfield(L, -2, "__call");
     }
+    ml_check_registry(L, -1, LUA_TTABLE, "modlife.items");
     lua_setmetatable(L, items);
     lua_createtable(L, 0, 10);                      /* set */
     set = lua_gettop(L);
@@ -404,6 +405,7 @@ void ml_set_new(lua_State *L, int list)
         lua_pushliteral(L, "set");
         lua_setfield(L, -2, "__name");
     }
+    ml_check_registry(L, -1, LUA_TTABLE, "modlife.set");
     lua_setmetatable(L, set);
     lua_remove(L, items);
 }

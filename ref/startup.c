@@ -83,7 +83,7 @@ static int general_log(lua_State *L)
 static int lock_globals(lua_State *L)
 {
     lua_pushglobaltable(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, ml_upvalue(L, 1, LUA_TTABLE, "locked_globals_mt"));
     lua_setmetatable(L, -2);
     return 0;
 }
@@ -162,9 +162,12 @@ static int function_newindex(lua_State *L)
 
 /* tostring(f): "function<FILE:LINE>(PARAMS)", FILE being the last part
  * of the chunk's short name, PARAMS the parameter names and "..." for a
- * vararg function ("function<[C]:-1>(...)" for a C function). */
+ * vararg function ("function<[C]:-1>(...)" for a C function); 13.0.1
+ * writes "function @FILE:LINE(PARAMS)" (R-PERHOST-10). Upvalue 1: the
+ * struct ml. */
 static int function_tostring(lua_State *L)
 {
+    const struct ml *ml = lua_touserdata(L, lua_upvalueindex(1));
     lua_Debug ar;
     luaL_Buffer b;
     const char *file, *p;
@@ -178,7 +181,8 @@ static int function_tostring(lua_State *L)
         if (*p == '/' || *p == '\\')
             file = p + 1;
     luaL_buffinit(L, &b);
-    lua_pushfstring(L, "function<%s:%d>(", file, ar.linedefined);
+    lua_pushfstring(L, ml->release13 ? "function @%s:%d(" : "function<%s:%d>(",
+                    file, ar.linedefined);
     luaL_addvalue(&b);
     for (i = 1; i <= ar.nparams; i++) {
         const char *name;
@@ -205,15 +209,16 @@ static int function_tostring(lua_State *L)
  * upvalues by name as fields, and tostring(f) names where it was defined,
  * which util.format shows for a function argument.
  */
-void ml_startup_functions(lua_State *L)
+void ml_startup_functions(lua_State *L, struct ml *ml)
 {
-    lua_pushcfunction(L, function_tostring);
+    lua_pushcfunction(L, function_index);   /* any function will do */
     lua_createtable(L, 0, 3);
     lua_pushcfunction(L, function_index);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, function_newindex);
     lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, function_tostring);
+    lua_pushlightuserdata(L, ml);
+    lua_pushcclosure(L, function_tostring, 1);
     lua_setfield(L, -2, "__tostring");
     lua_setmetatable(L, -2);
     lua_pop(L, 1);

@@ -169,16 +169,13 @@ const char *ml_moddir(const struct ml *ml)
     return ml->moddir;
 }
 
-/* package.preload[name] = opener, with ml as its upvalue: the libraries
- * module code can require, as a server's package.path makes them
- * reachable. */
-static void preload(lua_State *L, struct ml *ml, const char *name,
-                    lua_CFunction opener)
+/* package.preload[name] = opener: the libraries module code can require,
+ * as a server's package.path makes them reachable. */
+static void preload(lua_State *L, const char *name, lua_CFunction opener)
 {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, opener, 1);
+    lua_pushcfunction(L, opener);
     lua_setfield(L, -2, name);
     lua_pop(L, 2);
 }
@@ -193,11 +190,11 @@ static int init_entry(lua_State *L)
     int events;
 
     luaL_openlibs(L);
-    ml_startup_functions(L);
+    ml_startup_functions(L, ml);
     ml_loader_init(L, ml);
     ml_array_init(L);
-    preload(L, ml, "util.events", ml_open_util_events);
-    preload(L, ml, "core.modulemanager", ml_open_modulemanager);
+    preload(L, "util.events", ml_open_util_events);
+    preload(L, "core.modulemanager", ml_open_modulemanager);
     ml_config_init(L, ml);
     ml_api_init(L, ml);
     ml_events_new(L, ml, "*", 1);
@@ -205,6 +202,7 @@ static int init_entry(lua_State *L)
     lua_pushvalue(L, events);
     ml->ref_global_events = luaL_ref(L, LUA_REGISTRYINDEX);
     ml_startup_prosody(L, ml, events);              /* events+1 */
+    ml_timers_init(L, ml, events + 1);
     ml_users_init(L, ml);
     ml_lifecycle_init(L, ml);
     ml_startup_protect(L, events + 1);
@@ -230,6 +228,14 @@ static void set_error(struct ml_error *err, int code, const char *message)
 struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
                   struct ml_error *err)
 {
+    return ml_new_release(moddir, observer, ML_RELEASE_0_12, err);
+}
+
+/* ml_new for 'release' (modlife.h). */
+struct ml *ml_new_release(const char *moddir,
+                          const struct ml_observer *observer,
+                          enum ml_release release, struct ml_error *err)
+{
     struct ml *ml;
     size_t len;
     int status;
@@ -241,6 +247,7 @@ struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
     ml = ml_calloc(1, sizeof(*ml));
     if (!ml)
         goto out_nomem;
+    ml->release13 = release == ML_RELEASE_13;
     ml_map_init(&ml->hosts);
     ml_map_init(&ml->modmaps);
     if (observer)
@@ -260,6 +267,7 @@ struct ml *ml_new(const char *moddir, const struct ml_observer *observer,
     if (!ml->L)
         goto out_free;
     lua_setallocf(ml->L, ml_lua_alloc, NULL);
+    memcpy(lua_getextraspace(ml->L), &ml, sizeof(ml));     /* ml_self */
     lua_pushcfunction(ml->L, init_entry);
     lua_pushlightuserdata(ml->L, ml);
     status = lua_pcall(ml->L, 1, 0, 0);

@@ -38,6 +38,8 @@ static const char *const tokens[ML_TOK__COUNT] = {
     [ML_TOK_OPTION_NOT_BOOLEAN] =
         "Config option '%s' not understood, expecting true/false",
     [ML_TOK_DEPENDENCY_DISABLED] = "Dependency on disabled module mod_%s",
+    [ML_TOK_SOFT_DEPENDENCY_DISABLED] =
+        "Not loading disabled soft dependency mod_%s",
 };
 
 /* Prosody 0.12.3's autoload_modules (core/modulemanager.lua), with
@@ -84,6 +86,7 @@ static const char *const sources[] = {
     [ML_SRC_USERMANAGER] = "/usr/lib/prosody/core/usermanager.lua",
     [ML_SRC_SERVER_EPOLL] = "/usr/lib/prosody/net/server_epoll.lua",
     [ML_SRC_ARRAY] = "/usr/lib/prosody/util/array.lua",
+    [ML_SRC_STORAGEMANAGER] = "/usr/lib/prosody/core/storagemanager.lua",
 };
 
 /*

@@ -80,7 +80,7 @@ static void push_item(lua_State *L, int line)
 }
 
 /* item-added/auth-provider handler on a local host's events: adopt the
- * provider whose name is the configured one. Upvalues: ml, the host
+ * provider whose name is the configured one. Upvalues: the host
  * name, the host session, provider_mt. */
 static int on_provider_added(lua_State *L)
 {
@@ -89,7 +89,7 @@ static int on_provider_added(lua_State *L)
 
     lua_settop(L, 1);
     push_item(L, 74);                               /* 2: provider */
-    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, lua_upvalueindex(1));
     push_auth_provider(L, ml, 3);                   /* 4 */
     t = lua_type(L, 2);
     if (t != LUA_TTABLE && t != LUA_TSTRING &&
@@ -103,10 +103,10 @@ static int on_provider_added(lua_State *L)
         luaL_checktype(L, 2, LUA_TTABLE);
         if (luaL_getmetafield(L, 2, "__metatable") != LUA_TNIL)
             return luaL_error(L, "cannot change a protected metatable");
-        lua_pushvalue(L, lua_upvalueindex(4));
+        lua_pushvalue(L, ml_upvalue(L, 3, LUA_TTABLE, "provider_mt"));
         lua_setmetatable(L, 2);
         lua_pushvalue(L, 2);
-        lua_setfield(L, lua_upvalueindex(3), "users");
+        lua_setfield(L, lua_upvalueindex(2), "users");
     }
     return 0;
 }
@@ -117,24 +117,23 @@ static int on_provider_removed(lua_State *L)
 {
     lua_settop(L, 1);
     push_item(L, 88);                               /* 2 */
-    lua_getfield(L, lua_upvalueindex(3), "users");
+    lua_getfield(L, lua_upvalueindex(2), "users");
     if (lua_compare(L, -1, 2, LUA_OPEQ)) {
         push_null_provider(L);
-        lua_setfield(L, lua_upvalueindex(3), "users");
+        lua_setfield(L, lua_upvalueindex(2), "users");
     }
     return 0;
 }
 
-/* Push one of the handlers above as a closure over ml, the host name at
+/* Push one of the handlers above as a closure over the host name at
  * 'host', the host session at 'session' and provider_mt. */
 static void push_handler(lua_State *L, struct ml *ml, int host, int session,
                          lua_CFunction fn)
 {
-    lua_pushlightuserdata(L, ml);
     lua_pushvalue(L, host);
     lua_pushvalue(L, session);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_provider_mt);
-    lua_pushcclosure(L, fn, 4);
+    ml_push_ref(L, ml->ref_provider_mt, LUA_TTABLE);
+    lua_pushcclosure(L, fn, 3);
 }
 
 /* Replace the name on top of the stack by prefix .. name, raising as
@@ -157,7 +156,7 @@ static void prefix_name(lua_State *L, const char *prefix, int line,
  * a local host only (components have no users), hook the auth-provider
  * item handlers on its events, start with a null provider and load
  * auth_<provider> unless the provider is "null". Failed loads are
- * ignored (R-HOST-14). Data: the host name. Upvalue: ml. */
+ * ignored (R-HOST-14). Data: the host name. */
 static int on_host_activated(lua_State *L)
 {
     struct ml *ml = ml_self(L);
@@ -178,9 +177,9 @@ static int on_host_activated(lua_State *L)
     h = ml_host_at(L, ml, 1);
     if (!h || strcmp(h->type, "local") != 0)
         return 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_events);
+    ml_push_ref(L, h->ref_events, LUA_TTABLE);
     events = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref_session);
+    ml_push_ref(L, h->ref_session, LUA_TTABLE);
     session = lua_gettop(L);
     lua_pushliteral(L, "item-added/auth-provider");
     push_handler(L, ml, 1, session, on_provider_added);
@@ -215,10 +214,9 @@ void ml_users_init(lua_State *L, struct ml *ml)
     lua_setfield(L, -2, "__index");
     ml->ref_provider_mt = luaL_ref(L, LUA_REGISTRYINDEX);
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_global_events);
+    ml_push_ref(L, ml->ref_global_events, LUA_TTABLE);
     lua_pushliteral(L, "host-activated");
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, on_host_activated, 1);
+    lua_pushcfunction(L, on_host_activated);
     lua_pushinteger(L, 100);
     ml_events_add(L, base + 1, base + 2, base + 3, base + 4);
     lua_settop(L, base);

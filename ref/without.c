@@ -46,11 +46,14 @@ static const char *const hook_tag_methods[] = {
     "hook_tag", "hook_stanza", NULL
 };
 static const char *const context_methods[] = { "context", NULL };
+static const char *const start_methods[] = { "on_ready", "once", NULL };
+static const char *const timers_methods[] = { "add_timer", NULL };
 
 /* Indexed by enum ml_capability. Capabilities with no methods to remove
  * are switched off where they act: the driver (config, components,
- * reload's command), loader.c (meta), api.c and lifecycle.c
- * (reload-state, status), users.c (auth-providers), log.c (format). */
+ * the reload, start and advance commands), loader.c (meta), api.c and
+ * lifecycle.c (reload-state, status), users.c (auth-providers), log.c
+ * (format). */
 static const struct capability {
     const char *word;
     const char *const *methods;     /* api methods removed */
@@ -72,6 +75,8 @@ static const struct capability {
     [ML_CAP_FORMAT] = { "format", none, none },
     [ML_CAP_HOOK_TAG] = { "hook-tag", hook_tag_methods, none },
     [ML_CAP_CONTEXT] = { "context", context_methods, none },
+    [ML_CAP_START] = { "start", start_methods, none },
+    [ML_CAP_TIMERS] = { "timers", timers_methods, none },
 };
 
 /* The capability numbered 'word', or -1. */
@@ -86,7 +91,7 @@ static int find(const char *word)
 }
 
 /* Protected: move the methods of capability 'cap' (the integer argument)
- * from the api method table to ABSENT. Upvalue: ml. */
+ * from the api method table to ABSENT. */
 static int strip_entry(lua_State *L)
 {
     struct ml *ml = ml_self(L);
@@ -120,8 +125,7 @@ int ml_without(struct ml *ml, const char *word)
     if (cap < 0)
         return ML_EINVAL;
     ml->lacks |= 1u << cap;
-    lua_pushlightuserdata(L, ml);
-    lua_pushcclosure(L, strip_entry, 1);
+    lua_pushcfunction(L, strip_entry);
     lua_pushinteger(L, cap);
     status = lua_pcall(L, 1, 0, 0);
     if (status != LUA_OK) {

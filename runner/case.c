@@ -6,11 +6,16 @@
  * in the case, and saying so with FILE:LINE is cheaper than debugging a
  * mysterious failure against every implementation.
  */
+/* realpath(3), for the area of a case named as "./x.case" (area_of). */
+#define _XOPEN_SOURCE 700
 #include "mlr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct parser {
 	struct mlr_case *c;
@@ -20,6 +25,11 @@ struct parser {
 	struct mlr_step *step; /* the step being filled, NULL before one */
 
 	/* the open group, if any */
+	/* the release whose lines are kept (CASES.md "Versions") */
+	const char *release;
+	/* lines of another release left out of the open group's member */
+	size_t group_skipped;
+
 	bool in_group;
 	enum mlr_item_kind group_kind;
 	unsigned group_line;
@@ -79,6 +89,7 @@ static const char *const capabilities[] = {
 	"config", "reload", "depends", "items", "host-items", "status",
 	"shared-data", "wrappers", "components", "unhook", "meta",
 	"reload-state", "auth-providers", "format", "hook-tag", "context",
+	"start", "timers",
 };
 
 /* Is the n bytes at word a capability of the protocol? */
@@ -90,6 +101,45 @@ bool mlr_is_capability(const char *word, size_t n)
 		if (strlen(capabilities[i]) == n &&
 		    !strncmp(capabilities[i], word, n))
 			return true;
+	return false;
+}
+
+/*
+ * The Prosody releases a case can tell apart (CASES.md "Versions"): a
+ * driver names the one it follows in its greeting (PROTOCOL.md §1,
+ * "prosody=13"); none means the first, 0.12.
+ */
+const char *const mlr_releases[] = { "0.12", "13" };
+const size_t mlr_nreleases = sizeof mlr_releases / sizeof mlr_releases[0];
+
+/* The known release spelled by the n bytes at word, or NULL. */
+const char *mlr_release(const char *word, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < mlr_nreleases; i++)
+		if (strlen(mlr_releases[i]) == n &&
+		    !strncmp(mlr_releases[i], word, n))
+			return mlr_releases[i];
+	return NULL;
+}
+
+/* Does the case apply to release (its "versions:", empty: to all)? */
+bool mlr_case_applies(const struct mlr_case *c, const char *release)
+{
+	const char *q = c->versions;
+	size_t n;
+
+	if (!q || !*q)
+		return true;
+	while (*q) {
+		n = strcspn(q, " ");
+		if (n == strlen(release) && !strncmp(q, release, n))
+			return true;
+		q += n;
+		while (*q == ' ')
+			q++;
+	}
 	return false;
 }
 
@@ -175,26 +225,49 @@ static char *base_name(const char *path)
 	return mlr_xstrdup(slash ? slash + 1 : path);
 }
 
-/* The folder the case lives in: its area (CASES.md). */
+/*
+ * The folder the case lives in: its area (CASES.md), "shared" for
+ * cases/shared/x.case and for any other DIR/shared/x.case. A folder
+ * written as "." or ".." ("x.case", "./x.case") is resolved to its name;
+ * "-" when there is none (the root, or a folder that cannot be resolved).
+ */
 static char *area_of(const char *path)
 {
 	const char *end = strrchr(path, '/');
 	const char *start;
+	char *area, *dir, *real;
 
 	while (end && end > path && end[-1] == '/')
 		end--;
-	if (!end || end == path)
-		return mlr_xstrdup("");
-	start = end;
-	while (start > path && start[-1] != '/')
-		start--;
-	return mlr_xstrndup(start, (size_t)(end - start));
+	if (!end) {
+		start = end = path;
+	} else {
+		start = end;
+		while (start > path && start[-1] != '/')
+			start--;
+	}
+	area = mlr_xstrndup(start, (size_t)(end - start));
+	if (*area && strcmp(area, ".") && strcmp(area, ".."))
+		return area;
+	free(area);
+	dir = end == path ? mlr_xstrdup(*path == '/' ? "/" : ".")
+			  : mlr_xstrndup(path, (size_t)(end - path));
+	real = realpath(dir, NULL);
+	free(dir);
+	if (real) {
+		const char *slash = strrchr(real, '/');
+
+		area = mlr_xstrdup(slash && slash[1] ? slash + 1 : "-");
+		free(real);
+		return area;
+	}
+	return mlr_xstrdup("-");
 }
 
 static int header_line(struct parser *p, const char *line, unsigned *seen)
 {
 	static const char *const keys[] = { "id", "title", "rules", "tags",
-					    "needs" };
+					    "needs", "versions" };
 	size_t klen = 0, k;
 	const char *value;
 	char *trimmed;
@@ -235,14 +308,19 @@ static int header_line(struct parser *p, const char *line, unsigned *seen)
 		break;
 	case 2:
 		p->c->rules = normalise_words(trimmed);
+		p->c->rules_line = p->lineno;
 		free(trimmed);
 		break;
 	case 3:
 		p->c->tags = normalise_words(trimmed);
 		free(trimmed);
 		break;
-	default:
+	case 4:
 		p->c->needs = normalise_words(trimmed);
+		free(trimmed);
+		break;
+	default:
+		p->c->versions = normalise_words(trimmed);
 		free(trimmed);
 		break;
 	}
@@ -268,6 +346,8 @@ static int check_header(struct parser *p, const unsigned *seen,
 		c->tags = mlr_xstrdup("");
 	if (!c->needs)
 		c->needs = mlr_xstrdup("");
+	if (!c->versions)
+		c->versions = mlr_xstrdup("");
 
 	stem = base_name(c->path);
 	n = strlen(stem);
@@ -301,7 +381,17 @@ static int check_header(struct parser *p, const unsigned *seen,
 				    "unknown capability '%.*s' in 'needs' "
 				    "(PROTOCOL.md §1: config reload depends "
 				    "items status shared-data wrappers "
-				    "components)", (int)n, q);
+				    "components start timers)", (int)n, q);
+		q += n;
+		if (*q)
+			q++;
+	}
+	for (q = c->versions; *q;) {
+		n = strcspn(q, " ");
+		if (!mlr_release(q, n))
+			return fail(p, seen[5],
+				    "unknown release '%.*s' in 'versions' "
+				    "(CASES.md: 0.12 13)", (int)n, q);
 		q += n;
 		if (*q)
 			q++;
@@ -369,6 +459,12 @@ static void add_member(struct parser *p, struct mlr_line *lines, size_t n)
 /* Ends the member being read; the lines move into the member list. */
 static int end_member(struct parser *p)
 {
+	/* A member of another release only is not there for this one. */
+	if (!p->nrun && p->group_skipped) {
+		p->group_skipped = 0;
+		return 0;
+	}
+	p->group_skipped = 0;
 	if (!p->nrun)
 		return fail(p, p->lineno, "empty member in a group");
 	add_member(p, p->run, p->nrun);
@@ -388,7 +484,7 @@ static int close_group(struct parser *p)
 		/* No "--": one member per line (CASES.md). */
 		size_t i;
 
-		if (!p->nrun)
+		if (!p->nrun && !p->group_skipped)
 			return fail(p, p->lineno, "empty group");
 		for (i = 0; i < p->nrun; i++) {
 			struct mlr_line *one = mlr_xmalloc(sizeof *one);
@@ -399,6 +495,12 @@ static int close_group(struct parser *p)
 		free(p->run);
 		p->run = NULL;
 		p->nrun = p->run_cap = 0;
+	}
+	p->group_skipped = 0;
+	/* A group of another release's lines only is not there for this one. */
+	if (!p->nmembers) {
+		p->in_group = false;
+		return 0;
 	}
 	memset(&item, 0, sizeof item);
 	item.kind = p->group_kind;
@@ -458,6 +560,20 @@ static int finish_step(struct parser *p)
 			    "the last expected line of step '> %s' must be "
 			    "its result line (ok, fail, raise or bad)",
 			    s->command.text);
+	/* A closing group must hold the result line, or a glob for it. */
+	if (last->kind != MLR_ITEM_LINE && !mlr_item_has_result_line(last)) {
+		size_t m, j;
+
+		for (m = 0; m < last->nmembers; m++)
+			for (j = 0; j < last->members[m].nlines; j++)
+				if (!strncmp(last->members[m].lines[j].text,
+					     "{*}", 3))
+					return 0;
+		return fail(p, last->lineno,
+			    "step '> %s' ends with a group that holds no "
+			    "result line (ok, fail, raise or bad): it can "
+			    "never pass", s->command.text);
+	}
 	return 0;
 }
 
@@ -625,6 +741,10 @@ static int transcript_line(struct parser *p, const char *line)
 		return fail(p, p->lineno,
 			    "carriage return in the transcript (CRLF line "
 			    "endings?)");
+	/* PROTOCOL.md §8: no output line is longer; it could never match. */
+	if (strlen(line) > MLR_MAX_LINE)
+		return fail(p, p->lineno, "line longer than %u bytes, the "
+			    "protocol's limit (PROTOCOL.md §8)", MLR_MAX_LINE);
 	if (is_blank_or_comment(line))
 		return 0;
 
@@ -669,6 +789,28 @@ static int transcript_line(struct parser *p, const char *line)
 	if (!p->step)
 		return fail(p, p->lineno,
 			    "expected line before the first command ('> ...')");
+	if (line[0] == '[') {
+		/* "[RELEASE] LINE": a line of that release only (CASES.md). */
+		const char *close = strchr(line, ']');
+		const char *rel = close ? mlr_release(line + 1,
+				(size_t)(close - line - 1)) : NULL;
+
+		if (!rel || close[1] != ' ' || !close[2])
+			return fail(p, p->lineno,
+				    "bad release prefix (expected '[0.12] LINE' "
+				    "or '[13] LINE')");
+		line = close + 2;
+		if (line[0] == '[' || line[0] == '{' || line[0] == '}' ||
+		    !strcmp(line, "--"))
+			return fail(p, p->lineno,
+				    "a release prefix stands before an expected "
+				    "line only, not a group's '{', '--' or '}'");
+		if (rel != p->release) {
+			if (p->in_group)
+				p->group_skipped++;
+			return 0;
+		}
+	}
 	push_raw(p, line);
 
 	if (!strcmp(line, "{ any order") || !strcmp(line, "{ one of")) {
@@ -677,6 +819,7 @@ static int transcript_line(struct parser *p, const char *line)
 				    "groups do not nest (a group is open since "
 				    "line %u)", p->group_line);
 		p->in_group = true;
+		p->group_skipped = 0;
 		p->group_kind = line[2] == 'a' ? MLR_ITEM_ANY_ORDER
 					       : MLR_ITEM_ONE_OF;
 		p->group_line = p->lineno;
@@ -800,21 +943,44 @@ static void module_line(struct parser *p, const char *line, size_t len)
 	m->text[m->len] = '\0';
 }
 
+/*
+ * A case file is a regular file of at most MLR_MAX_CASE_BYTES (CASES.md),
+ * opened without blocking: a FIFO given as a case is refused, not waited
+ * on, and a huge file is refused before it is parsed (issue 11).
+ */
 static int read_file(const char *path, struct mlr_buf *data,
 		     struct mlr_error *err)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = NULL;
 	char chunk[8192];
+	struct stat st;
 	size_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 
-	if (!f) {
-		err->line = 0;
+	err->line = 0;
+	if (fd < 0 || fstat(fd, &st) || !(f = fdopen(fd, "rb"))) {
 		snprintf(err->message, sizeof err->message,
 			 "cannot open: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err->message, sizeof err->message,
+			 "not a regular file");
+		fclose(f);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (data->len + n > MLR_MAX_CASE_BYTES) {
+			snprintf(err->message, sizeof err->message,
+				 "the case file is larger than %u bytes "
+				 "(CASES.md)", MLR_MAX_CASE_BYTES);
+			fclose(f);
+			return -1;
+		}
 		mlr_buf_add(data, chunk, n);
+	}
 	if (ferror(f)) {
 		err->line = 0;
 		snprintf(err->message, sizeof err->message,
@@ -829,7 +995,7 @@ static int read_file(const char *path, struct mlr_buf *data,
 static int parse(struct parser *p, const char *data, size_t size)
 {
 	enum { HEADER, MODULE, TRANSCRIPT } where = HEADER;
-	unsigned seen[5] = { 0, 0, 0, 0, 0 };
+	unsigned seen[6] = { 0, 0, 0, 0, 0, 0 };
 	const char *q = data;
 	const char *end = q + size;
 
@@ -905,8 +1071,9 @@ static int parse(struct parser *p, const char *data, size_t size)
  * Returns 0, or -1 with err filled in. Exists apart from mlr_case_load
  * for the fuzzer (fuzz/case.c), which has bytes, not files.
  */
-int mlr_case_parse(struct mlr_case *c, const char *path, const char *data,
-		   size_t size, unsigned flags, struct mlr_error *err)
+static int parse_release(struct mlr_case *c, const char *path,
+			 const char *data, size_t size, unsigned flags,
+			 const char *release, struct mlr_error *err)
 {
 	struct parser p;
 	int rc;
@@ -920,6 +1087,8 @@ int mlr_case_parse(struct mlr_case *c, const char *path, const char *data,
 	p.c = c;
 	p.err = err;
 	p.flags = flags;
+	p.release = release;
+	c->release = release;
 
 	rc = parse(&p, data, size);
 	free_group_state(&p);
@@ -930,12 +1099,57 @@ int mlr_case_parse(struct mlr_case *c, const char *path, const char *data,
 }
 
 /*
+ * As mlr_case_parse, for release (one of mlr_releases): the lines marked
+ * for another release are left out (CASES.md "Versions").
+ */
+int mlr_case_parse_release(struct mlr_case *c, const char *path,
+			   const char *data, size_t size, unsigned flags,
+			   const char *release, struct mlr_error *err)
+{
+	return parse_release(c, path, data, size, flags, release, err);
+}
+
+/*
+ * Parses and validates the case as every release sees it (a step whose
+ * lines for 13 end without a result line is as wrong as one for 0.12)
+ * and keeps it as the first release, 0.12, sees it.
+ */
+int mlr_case_parse(struct mlr_case *c, const char *path, const char *data,
+		   size_t size, unsigned flags, struct mlr_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = mlr_nreleases; i-- > 1;) {
+		struct mlr_case other;
+
+		rc = parse_release(&other, path, data, size, flags,
+				   mlr_releases[i], err);
+		mlr_case_release(&other);
+		if (rc) {
+			size_t used = strlen(err->message);
+
+			snprintf(err->message + used,
+				 sizeof err->message - used,
+				 " (the lines for prosody=%s)",
+				 mlr_releases[i]);
+			memset(c, 0, sizeof *c);
+			c->path = mlr_xstrdup(path);
+			c->area = area_of(path);
+			return rc;
+		}
+	}
+	return parse_release(c, path, data, size, flags, mlr_releases[0],
+			     err);
+}
+
+/*
  * Reads and validates the case file at path into c (which the caller
  * releases with mlr_case_release, also after an error); flags is 0 or
  * MLR_CASE_PROTOTYPE. Returns 0, or -1 with err filled in.
  */
-int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
-		  struct mlr_error *err)
+static int load(struct mlr_case *c, const char *path, unsigned flags,
+		const char *release, struct mlr_error *err)
 {
 	struct mlr_buf data;
 	int rc;
@@ -943,8 +1157,11 @@ int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
 	mlr_buf_init(&data);
 	rc = read_file(path, &data, err);
 	if (!rc) {
-		rc = mlr_case_parse(c, path, mlr_buf_str(&data), data.len,
-				    flags, err);
+		rc = release ? mlr_case_parse_release(c, path,
+				       mlr_buf_str(&data), data.len, flags,
+				       release, err)
+			     : mlr_case_parse(c, path, mlr_buf_str(&data),
+					      data.len, flags, err);
 	} else {
 		memset(c, 0, sizeof *c);
 		c->path = mlr_xstrdup(path);
@@ -952,6 +1169,20 @@ int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
 	}
 	mlr_buf_release(&data);
 	return rc;
+}
+
+int mlr_case_load(struct mlr_case *c, const char *path, unsigned flags,
+		  struct mlr_error *err)
+{
+	return load(c, path, flags, NULL, err);
+}
+
+/* The case at path again, as release sees it (run.c, after the greeting). */
+int mlr_case_load_release(struct mlr_case *c, const char *path,
+			  unsigned flags, const char *release,
+			  struct mlr_error *err)
+{
+	return load(c, path, flags, release, err);
 }
 
 static void free_item(struct mlr_item *it)
@@ -995,5 +1226,6 @@ void mlr_case_release(struct mlr_case *c)
 	free(c->rules);
 	free(c->tags);
 	free(c->needs);
+	free(c->versions);
 	memset(c, 0, sizeof *c);
 }

@@ -2,7 +2,8 @@
  * main.c - modlife-run's command line.
  *
  *   modlife-run [--timeout SECONDS] [--impl-name NAME] [--expect FILE]
- *               [--strict]
+ *               [--strict] [--no-sandbox] [--sandbox-bind DIR]
+ *               [--rules DIR] [--rerun PREFIX]
  *               --driver PROGRAM [ARG ...] CASEFILE
  *   modlife-run [--timeout SECONDS] --record [--force]
  *               --driver PROGRAM [ARG ...] CASEFILE
@@ -12,10 +13,14 @@
  * prove --exec appends the case file as the last argument, which is why
  * the driver command runs from --driver to the one but last argument.
  * A run always exits 0 once it printed TAP (prove judges the case);
- * usage errors exit 2.
+ * usage errors exit 2. With MODLIFE_SUMMARY=FILE in the environment, each
+ * run also appends its verdict to FILE for tools/summary (the per-area
+ * table at the end of make check).
  */
 #include "mlr.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,6 +32,8 @@
 static const char usage[] =
 	"usage: modlife-run [--timeout SECONDS] [--impl-name NAME] "
 	"[--expect FILE] [--strict]\n"
+	"                   [--no-sandbox] [--sandbox-bind DIR]\n"
+	"                   [--rules DIR] [--rerun PREFIX]\n"
 	"                   --driver PROGRAM [ARG ...] CASEFILE\n"
 	"       modlife-run [--timeout SECONDS] --record [--force]\n"
 	"                   --driver PROGRAM [ARG ...] CASEFILE\n"
@@ -47,18 +54,44 @@ static void print_error(FILE *f, const char *path, const struct mlr_error *e)
 		fprintf(f, "%s: %s\n", path, e->message);
 }
 
-/* --parse: "ok" when every file parses, else one FILE:LINE per bad file. */
+/* A commands-only draft: no step has expected lines yet. */
+static bool is_draft(const struct mlr_case *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsteps; i++)
+		if (mlr_step_has_lines(&c->steps[i]))
+			return false;
+	return c->nsteps > 0;
+}
+
+/*
+ * --parse: "ok" when every file parses, else one FILE:LINE per bad file.
+ * A commands-only draft (every step a command with no expected lines,
+ * what make record fills in) parses too, with a note on stderr; a case
+ * in which only some steps lack their lines is malformed, as it is for
+ * a run.
+ */
 static int cmd_parse(int n, char **files)
 {
 	int i, bad = 0;
 
 	for (i = 0; i < n; i++) {
 		struct mlr_case c;
-		struct mlr_error e;
+		struct mlr_error e, draft;
 
 		if (mlr_case_load(&c, files[i], 0, &e)) {
-			print_error(stdout, files[i], &e);
-			bad = 1;
+			mlr_case_release(&c);
+			if (!mlr_case_load(&c, files[i], MLR_CASE_PROTOTYPE,
+					   &draft) && is_draft(&c)) {
+				fprintf(stderr, "%s: a draft: %zu step%s with "
+					"no expected lines yet (make record)\n",
+					files[i], c.nsteps,
+					c.nsteps == 1 ? "" : "s");
+			} else {
+				print_error(stdout, files[i], &e);
+				bad = 1;
+			}
 		}
 		mlr_case_release(&c);
 	}
@@ -96,6 +129,8 @@ struct options {
 	double timeout;
 	const char *impl_name;
 	const char *expect;
+	const char *rules; /* --rules DIR: a spec's rules folder */
+	const char *rerun; /* --rerun PREFIX: how to rerun one case */
 	bool strict;
 	bool record, force; /* --record, --force */
 };
@@ -175,6 +210,85 @@ static int cmd_record(const struct options *opt, int n, char **driver,
 	return rc ? 1 : 0;
 }
 
+/*
+ * A case that cannot be run (malformed, an undefined rule, a bad
+ * expectations file): not ok in the TAP, and the reason on stderr, which
+ * prove shows without -v.
+ */
+static void cannot_run(const char *path, const struct mlr_error *e)
+{
+	mlr_tap_parse_error(stdout, path, e);
+	fflush(stdout);
+	/* One fprintf: stderr is unbuffered, and other cases run beside. */
+	if (e->line)
+		fprintf(stderr, "# %s:%u: %s\n", path, e->line, e->message);
+	else
+		fprintf(stderr, "# %s: %s\n", path, e->message);
+}
+
+/*
+ * MODLIFE_SUMMARY=FILE: appends "VERDICT<TAB>AREA<TAB>ID<TAB>PATH" (pass,
+ * fail, todo, todo-passed, skip) with one write to a file opened for
+ * appending, so that runs in parallel (prove -j) never mix their lines.
+ */
+static void summary_record(const char *verdict, const struct mlr_case *c,
+			   const char *path)
+{
+	const char *file = getenv("MODLIFE_SUMMARY");
+	struct mlr_buf b;
+	int fd;
+
+	if (!file || !*file)
+		return;
+	mlr_buf_init(&b);
+	mlr_buf_addf(&b, "%s\t%s\t%s\t%s\n", verdict,
+		     c->area && *c->area ? c->area : "-",
+		     c->id ? c->id : "-", path);
+	fd = open(file, O_WRONLY | O_APPEND | O_CREAT, 0666);
+	if (fd >= 0) {
+		if (write(fd, b.data, b.len) != (ssize_t)b.len)
+			fprintf(stderr, "modlife-run: cannot append to %s\n",
+				file);
+		close(fd);
+	}
+	mlr_buf_release(&b);
+}
+
+/*
+ * Writes the failure report to stderr with one write(2) where the system
+ * allows (a short write goes on where it stopped): with prove -j, the
+ * report of one case must not be cut by another's lines.
+ */
+static void report_to_stderr(const struct mlr_case *c,
+			     const struct mlr_outcome *o,
+			     const char *impl_name)
+{
+	char *text = NULL;
+	size_t len = 0, off = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m) {
+		fprintf(stderr, "# %s failed against %s:\n", c->path, impl_name);
+		mlr_tap_diagnostics(stderr, c, o, impl_name, stderr_colour());
+		return;
+	}
+	fprintf(m, "# %s failed against %s: %s\n", c->path, impl_name,
+		c->title);
+	mlr_tap_diagnostics(m, c, o, impl_name, stderr_colour());
+	if (fclose(m) == 0) {
+		while (off < len) {
+			ssize_t w = write(2, text + off, len - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	free(text);
+}
+
 static int cmd_run(const struct options *opt, int n, char **driver,
 		   const char *path)
 {
@@ -188,12 +302,36 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 
 	memset(&x, 0, sizeof x);
 	if (mlr_case_load(&c, path, 0, &e)) {
-		mlr_tap_parse_error(stdout, path, &e);
+		cannot_run(path, &e);
+		summary_record("fail", &c, path);
 		mlr_case_release(&c);
 		return 0;
 	}
+	if (opt->rules) {
+		struct mlr_rules rules;
+		struct mlr_buf why;
+		int bad;
+
+		mlr_buf_init(&why);
+		bad = mlr_rules_load(&rules, opt->rules, &why);
+		if (bad) {
+			e.line = 0;
+			snprintf(e.message, sizeof e.message, "%s", why.data);
+		} else {
+			bad = mlr_rules_check(&rules, &c, opt->rules, &e);
+		}
+		mlr_rules_release(&rules);
+		mlr_buf_release(&why);
+		if (bad) {
+			cannot_run(path, &e);
+			summary_record("fail", &c, path);
+			mlr_case_release(&c);
+			return 0;
+		}
+	}
 	if (opt->expect && mlr_expect_lookup(opt->expect, c.id, &x, &e)) {
-		mlr_tap_parse_error(stdout, opt->expect, &e);
+		cannot_run(opt->expect, &e);
+		summary_record("fail", &c, path);
 		mlr_case_release(&c);
 		return 0;
 	}
@@ -204,6 +342,7 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 		mlr_buf_adds(&o.skip_reason, x.reason);
 		mlr_tap_report(stdout, &c, &o, impl_name ? impl_name
 							 : driver[0], NULL);
+		summary_record("skip", &c, path);
 		mlr_outcome_release(&o);
 		mlr_expect_release(&x);
 		mlr_case_release(&c);
@@ -215,6 +354,11 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 		mlr_buf_addf(&o.rerun_extra, " EXPECT=%s", opt->expect);
 	if (opt->strict)
 		mlr_buf_adds(&o.rerun_extra, " STRICT=1");
+	/* MODLIFE_RERUN: for callers whose command line is split on blanks
+	 * (prove's source handler), as the installed modlife tool is. */
+	o.rerun_prefix = opt->rerun ? opt->rerun : getenv("MODLIFE_RERUN");
+	if (o.rerun_prefix && !*o.rerun_prefix)
+		o.rerun_prefix = NULL;
 	argv = mlr_xcalloc((size_t)n + 1, sizeof *argv);
 	for (i = 0; i < n; i++)
 		argv[i] = driver[i];
@@ -237,6 +381,9 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 		todo = NULL;
 	}
 	mlr_tap_report(stdout, &c, &o, impl_name, todo);
+	summary_record(o.skipped && o.pass ? "skip"
+		       : todo ? (o.pass ? "todo-passed" : "todo")
+		       : o.pass ? "pass" : "fail", &c, path);
 	/*
 	 * prove shows a test's stderr but not its YAML unless -v: repeat the
 	 * diagnostics there so that `make check` says why a case failed.
@@ -244,9 +391,7 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 	 */
 	if (!o.pass && !todo) {
 		fflush(stdout);
-		fprintf(stderr, "# %s failed against %s:\n", c.path, impl_name);
-		mlr_tap_diagnostics(stderr, &c, &o, impl_name,
-				    stderr_colour());
+		report_to_stderr(&c, &o, impl_name);
 	}
 	mlr_expect_release(&x);
 	mlr_outcome_release(&o);
@@ -256,8 +401,8 @@ static int cmd_run(const struct options *opt, int n, char **driver,
 
 int main(int argc, char **argv)
 {
-	struct options opt = { DEFAULT_TIMEOUT, NULL, NULL, false, false,
-			       false };
+	struct options opt = { DEFAULT_TIMEOUT, NULL, NULL, NULL, NULL, false,
+			       false, false };
 	int i = 1, rc;
 
 	mlr_spawn_init();
@@ -294,6 +439,18 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--expect") && i + 1 < argc) {
 			opt.expect = argv[i + 1];
 			i += 2;
+		} else if (!strcmp(argv[i], "--no-sandbox")) {
+			mlr_sandbox_disable();
+			i++;
+		} else if (!strcmp(argv[i], "--sandbox-bind") && i + 1 < argc) {
+			mlr_sandbox_bind(argv[i + 1]);
+			i += 2;
+		} else if (!strcmp(argv[i], "--rerun") && i + 1 < argc) {
+			opt.rerun = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "--rules") && i + 1 < argc) {
+			opt.rules = argv[i + 1];
+			i += 2;
 		} else if (!strcmp(argv[i], "--strict")) {
 			opt.strict = true;
 			i++;
@@ -316,6 +473,9 @@ int main(int argc, char **argv)
 				   "CASEFILE", "");
 	if (opt.force && !opt.record)
 		return usage_error("--force goes with --record", "");
+	mlr_janitor_start(); /* sandbox.c: before anything is loaded */
+	mlr_sandbox_set_case(argv[argc - 1]);
+	mlr_sandbox_set_expect(opt.expect);
 	if (opt.record)
 		rc = cmd_record(&opt, argc - 1 - i, argv + i, argv[argc - 1]);
 	else

@@ -9,11 +9,13 @@
  *   case.c   the case file parser (spec/CASES.md)
  *   tmpdir.c the per-case temporary directory: create, fill, remove
  *   spawn.c  the driver process: pipes, deadline, kill, reap, signals
+ *   sandbox.c the driver kept in: bubblewrap, inherited fds, orphans
  *   match.c  expected-vs-actual matching of one step (globs, groups)
  *   diff.c   unified diff of the expected and actual transcripts
  *   run.c    one case from start to outcome (spec/PROTOCOL.md)
  *   expect.c expectations files: known failures (todo) and skips
  *   record.c --record: the case with the driver's output as expected lines
+ *   rules.c  the rule ids a spec defines, for --rules
  *   tap.c    TAP output with the YAML diagnostics block
  *   main.c   command line
  */
@@ -31,6 +33,9 @@
 /* PROTOCOL.md §7 limits. */
 #define MLR_MAX_LINE (64u * 1024u)
 #define MLR_MAX_LINES_PER_COMMAND 10000u
+
+/* CASES.md: the largest case file the runner reads (issue 11). */
+#define MLR_MAX_CASE_BYTES (1024u * 1024u)
 
 /* How much driver stderr is kept for the report. */
 #define MLR_STDERR_KEEP (64u * 1024u)
@@ -155,8 +160,11 @@ struct mlr_case {
 	char *title;
 	char *area;
 	char *rules; /* as written, single-space separated after parsing */
+	unsigned rules_line; /* the header line of 'rules' */
 	char *tags;  /* idem, "" when absent */
 	char *needs; /* capability words, idem, "" when absent */
+	char *versions; /* releases it applies to, idem, "" (all) when absent */
+	const char *release; /* the release whose lines it holds (mlr_releases) */
 	struct mlr_module *modules;
 	size_t nmodules;
 	struct mlr_step *steps;
@@ -177,6 +185,16 @@ void mlr_case_release(struct mlr_case *c);
 bool mlr_is_result_line(const char *line);
 bool mlr_item_has_result_line(const struct mlr_item *it);
 bool mlr_is_capability(const char *word, size_t n);
+extern const char *const mlr_releases[];
+extern const size_t mlr_nreleases;
+const char *mlr_release(const char *word, size_t n);
+bool mlr_case_applies(const struct mlr_case *c, const char *release);
+int mlr_case_parse_release(struct mlr_case *c, const char *path,
+			   const char *data, size_t size, unsigned flags,
+			   const char *release, struct mlr_error *err);
+int mlr_case_load_release(struct mlr_case *c, const char *path,
+			  unsigned flags, const char *release,
+			  struct mlr_error *err);
 bool mlr_step_has_lines(const struct mlr_step *s);
 
 /* ---- match.c ---- */
@@ -236,6 +254,7 @@ struct mlr_driver {
 	struct mlr_buf err; /* first MLR_STDERR_KEEP bytes of stderr */
 	size_t err_dropped;
 	bool out_eof, err_eof;
+	bool sandboxed; /* started under bwrap (sandbox.c) */
 };
 
 void mlr_spawn_init(void);
@@ -259,6 +278,12 @@ void mlr_kill_active(void);
 struct mlr_actual_step {
 	struct mlr_lines lines;
 	bool matched; /* the lines matched the step's expected lines */
+	/*
+	 * The lines ended with the result line and did not match: where,
+	 * for the report. Every such step is shown, not only the first.
+	 */
+	bool diverged;
+	struct mlr_divergence div;
 };
 
 struct mlr_outcome {
@@ -274,9 +299,16 @@ struct mlr_outcome {
 	bool known_failure_passed;
 	/* appended to the rerun command: " EXPECT=FILE STRICT=1" (main.c) */
 	struct mlr_buf rerun_extra;
+	/*
+	 * --rerun PREFIX: the rerun command is "PREFIX CASEFILE" instead of
+	 * make check's (the installed modlife tool); not owned.
+	 */
+	const char *rerun_prefix;
 	struct mlr_buf message;
-	size_t step; /* 0: before step 1; nsteps+1: after stdin was closed */
-	struct mlr_divergence div;
+	size_t step; /* 0: before step 1; nsteps+1: after stdin was closed;
+			the first diverging step when one diverged */
+	struct mlr_divergence div; /* in step o->step */
+	size_t ndiverged; /* steps whose output did not match */
 	struct mlr_actual_step *actual; /* one per step that was started */
 	size_t nactual;
 	struct mlr_lines after; /* output after stdin was closed */
@@ -293,13 +325,45 @@ void mlr_outcome_release(struct mlr_outcome *o);
  */
 #define MLR_RUN_RECORD 1u
 
-int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
+int mlr_run_case(struct mlr_case *c, char *const *driver_argv,
 		 double timeout, unsigned flags, struct mlr_outcome *o);
 void mlr_run_cleanup(void);
 
+/* ---- sandbox.c ---- */
+
+bool mlr_sandbox_on(void);
+void mlr_sandbox_disable(void);
+void mlr_sandbox_set_case(const char *path);
+void mlr_sandbox_set_expect(const char *path);
+void mlr_sandbox_bind(const char *path);
+int mlr_sandbox_prepare(char *const *argv, char ***wrapped, int *args_fd,
+			struct mlr_buf *why);
+void mlr_sandbox_explain(struct mlr_buf *message, const struct mlr_buf *err);
+void mlr_close_fds_from(int from, int keep);
+void mlr_child_die_with_parent(pid_t parent);
+void mlr_become_subreaper(void);
+void mlr_reap_orphans(pid_t keep);
+void mlr_janitor_start(void);
+void mlr_janitor_watch(pid_t driver, const char *dir);
+void mlr_janitor_done(void);
+pid_t mlr_janitor(void);
+
+/* ---- rules.c ---- */
+
+/* The rule ids defined in a spec's rules folder (spec/rules/NN-*.md). */
+struct mlr_rules {
+	struct mlr_lines ids;
+};
+
+int mlr_rules_load(struct mlr_rules *r, const char *dir, struct mlr_buf *why);
+bool mlr_rules_has(const struct mlr_rules *r, const char *id, size_t n);
+void mlr_rules_release(struct mlr_rules *r);
+int mlr_rules_check(const struct mlr_rules *r, const struct mlr_case *c,
+		    const char *dir, struct mlr_error *err);
+
 /* ---- record.c ---- */
 
-int mlr_record(const struct mlr_case *c, char *const *driver_argv,
+int mlr_record(struct mlr_case *c, char *const *driver_argv,
 	       double timeout, bool force, FILE *out, struct mlr_buf *why);
 
 /* ---- expect.c ---- */

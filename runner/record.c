@@ -80,7 +80,7 @@ static unsigned block_end(const struct mlr_step *s)
  * case format cannot hold, or (unless force) disagrees with expected
  * lines already written.
  */
-int mlr_record(const struct mlr_case *c, char *const *driver_argv,
+int mlr_record(struct mlr_case *c, char *const *driver_argv,
 	       double timeout, bool force, FILE *out, struct mlr_buf *why)
 {
 	struct mlr_outcome o;

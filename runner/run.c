@@ -48,10 +48,11 @@ void mlr_run_cleanup(void)
 		free(active_dir);
 		active_dir = NULL;
 	}
+	mlr_janitor_done();
 }
 
 struct run {
-	const struct mlr_case *c;
+	struct mlr_case *c;
 	struct mlr_outcome *o;
 	struct mlr_driver d;
 	double timeout;
@@ -199,8 +200,8 @@ static struct mlr_lines *new_actual_step(struct mlr_outcome *o)
 	/* Steps are few; growing one at a time keeps the outcome simple. */
 	mlr_grow(&v, &cap, o->nactual + 1, sizeof *o->actual);
 	o->actual = v;
+	memset(&o->actual[o->nactual], 0, sizeof o->actual[o->nactual]);
 	mlr_lines_init(&o->actual[o->nactual].lines);
-	o->actual[o->nactual].matched = false;
 	return &o->actual[o->nactual++].lines;
 }
 
@@ -238,18 +239,20 @@ static int carry_out(struct run *r, const struct mlr_step *s)
 }
 
 /*
- * Sends step i and reads its block. Returns 0 (a failure is in
- * o->message, a match counted in r->matched) or MLR_IO_INTERRUPT.
+ * Sends step i and reads its block. Returns 0 (a failure that ends the
+ * run is in o->message; a block that ended with its result line is
+ * either counted in r->matched or noted as diverged in o->actual[i], and
+ * the run goes on: each command's output ends at its result line, so the
+ * next step is read in step whatever this one printed) or
+ * MLR_IO_INTERRUPT.
  */
 static int run_step(struct run *r, size_t i)
 {
 	const struct mlr_step *s = &r->c->steps[i];
 	struct mlr_lines *got = new_actual_step(r->o);
+	struct mlr_actual_step *step = &r->o->actual[i];
 	struct mlr_buf cmd, where;
-	static const char gave_up[] =
-		" in every way tried before the matcher's limit (groups "
-		"with too many possible orders)";
-	bool diverged = false;
+	bool complete = false;
 	int rc;
 
 	r->o->step = i + 1;
@@ -289,32 +292,76 @@ static int run_step(struct run *r, size_t i)
 			break;
 		}
 		if (mlr_is_result_line(line)) {
-			if (r->flags & MLR_RUN_RECORD) {
-				/* Every step counts; whether it matched is noted. */
-				r->o->actual[i].matched = mlr_step_has_lines(s) &&
-					mlr_match_step(s, got->v, got->n,
-						       &r->o->div);
-				memset(&r->o->div, 0, sizeof r->o->div);
-				r->matched++;
-			} else if (mlr_match_step(s, got->v, got->n, &r->o->div)) {
-				r->o->actual[i].matched = true;
-				r->matched++;
-			} else {
-				diverged = true;
-				reason(r, "the output of step %zu (> %s) differs "
-				       "from the expected lines%s", i + 1,
-				       s->command.text,
-				       r->o->div.gave_up ? gave_up : "");
-			}
+			complete = true;
 			break;
 		}
 	}
-	/* A cut-off block still gets a first divergence to show. */
-	if (r->o->message.len && !diverged && rc == 0)
+	if (complete && (r->flags & MLR_RUN_RECORD)) {
+		/* Every step counts; whether it matched is noted. */
+		step->matched = mlr_step_has_lines(s) &&
+				mlr_match_step(s, got->v, got->n, &step->div);
+		memset(&step->div, 0, sizeof step->div);
+		r->matched++;
+	} else if (complete) {
+		if (mlr_match_step(s, got->v, got->n, &step->div)) {
+			step->matched = true;
+			r->matched++;
+		} else {
+			step->diverged = true;
+			if (!r->o->ndiverged++)
+				r->o->div = step->div;
+		}
+	} else if (rc == 0 && !r->o->ndiverged) {
+		/* A cut-off block still gets a first divergence to show. */
 		mlr_match_step(s, got->v, got->n, &r->o->div);
+	}
 out:
 	mlr_buf_release(&where);
 	return rc;
+}
+
+/*
+ * The message of a run in which steps diverged: the first one, then the
+ * later ones, ahead of any reason that ended the run (a timeout, a bad
+ * exit), and o->step pointed at the first.
+ */
+static void divergence_message(struct run *r)
+{
+	static const char gave_up[] =
+		" in every way tried before the matcher's limit (groups "
+		"with too many possible orders)";
+	struct mlr_outcome *o = r->o;
+	struct mlr_buf m;
+	size_t i, later = 0;
+
+	if (!o->ndiverged)
+		return;
+	mlr_buf_init(&m);
+	for (i = 0; i < o->nactual; i++) {
+		const struct mlr_step *s = &r->c->steps[i];
+
+		if (!o->actual[i].diverged)
+			continue;
+		if (!m.len) {
+			o->step = i + 1;
+			mlr_buf_addf(&m, "the output of step %zu (> %s) differs "
+				     "from the expected lines%s", i + 1,
+				     s->command.text,
+				     o->actual[i].div.gave_up ? gave_up : "");
+			if (o->ndiverged > 1)
+				mlr_buf_addf(&m, " (the first of %zu steps that "
+					     "differ; later:", o->ndiverged);
+			continue;
+		}
+		mlr_buf_addf(&m, "%s step %zu (> %s)", later++ ? "," : "",
+			     i + 1, s->command.text);
+	}
+	if (later)
+		mlr_buf_addc(&m, ')');
+	if (o->message.len)
+		mlr_buf_addf(&m, "; %s", o->message.data);
+	mlr_buf_release(&o->message);
+	o->message = m;
 }
 
 /* Did the driver announce capability word (n bytes) in its greeting? */
@@ -363,6 +410,59 @@ static bool lacks_capability(struct run *r)
 					      : "nothing");
 	mlr_buf_release(&missing);
 	return lacks;
+}
+
+/*
+ * CASES.md "Versions": the release the driver follows is its greeting's
+ * "prosody=RELEASE" word, none meaning the first (0.12). A case that
+ * does not apply to it is skipped (true, skip_reason filled); one that
+ * does is read again as that release sees it, unless it already is.
+ * An unknown release or a case that cannot be read again is a failure
+ * (reason given, false).
+ */
+static bool other_release(struct run *r)
+{
+	const char *q = mlr_buf_str(&r->announced);
+	const char *release = mlr_releases[0];
+	struct mlr_case again;
+	struct mlr_error e;
+
+	while (*q) {
+		size_t len;
+
+		q++; /* the space before each word */
+		len = strcspn(q, " ");
+		if (len > 8 && !strncmp(q, "prosody=", 8)) {
+			release = mlr_release(q + 8, len - 8);
+			if (!release) {
+				reason(r, "the driver follows %.*s, a release "
+				       "the runner does not know (%s%s)",
+				       (int)(len > 100 ? 100 : len), q,
+				       "CASES.md: 0.12 13", "");
+				return false;
+			}
+		}
+		q += len;
+	}
+	if (!mlr_case_applies(r->c, release)) {
+		mlr_buf_addf(&r->o->skip_reason, "applies to prosody %s only "
+			     "(the driver follows %s)", r->c->versions,
+			     release);
+		return true;
+	}
+	if (release == r->c->release)
+		return false;
+	if (mlr_case_load_release(&again, r->c->path,
+				  (r->flags & MLR_RUN_RECORD)
+					  ? MLR_CASE_PROTOTYPE : 0,
+				  release, &e)) {
+		reason(r, "%s:%u: %s", r->c->path, e.line, e.message);
+		mlr_case_release(&again);
+		return false;
+	}
+	mlr_case_release(r->c);
+	*r->c = again;
+	return false;
 }
 
 /* After the last step: EOF, nothing more written, exit status 0. */
@@ -460,7 +560,7 @@ static int start(struct run *r, char *const *driver_argv)
  * MLR_IO_INTERRUPT when the runner got a termination signal (everything
  * is cleaned up either way).
  */
-int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
+int mlr_run_case(struct mlr_case *c, char *const *driver_argv,
 		 double timeout, unsigned flags, struct mlr_outcome *o)
 {
 	struct run r;
@@ -483,7 +583,9 @@ int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
 		 * nothing written), so a driver that cannot is not hidden
 		 * behind a skip, and nothing is left running either way.
 		 */
-		if (!rc && !o->message.len && lacks_capability(&r)) {
+		if (!rc && !o->message.len &&
+		    (lacks_capability(&r) || other_release(&r)) &&
+		    !o->message.len) {
 			o->skipped = true;
 			rc = finish(&r);
 			o->pass = !rc && !o->message.len &&
@@ -505,6 +607,7 @@ int mlr_run_case(const struct mlr_case *c, char *const *driver_argv,
 			rc = run_step(&r, i);
 		if (!rc && !o->message.len)
 			rc = finish(&r);
+		divergence_message(&r);
 		/* A pass needs positive evidence, not just no complaint. */
 		o->pass = !rc && !o->message.len && r.matched == c->nsteps &&
 			  mlr_driver_exited_ok(&r.d) && !o->after.n;
@@ -517,6 +620,8 @@ out_stop:
 		o->stderr_text = r.d.err;
 		o->stderr_dropped = r.d.err_dropped;
 		mlr_buf_init(&r.d.err);
+		if (!o->pass && r.d.sandboxed)
+			mlr_sandbox_explain(&o->message, &o->stderr_text);
 	}
 	if (active_dir) {
 		if (mlr_tmpdir_remove(active_dir) && !rc) {
@@ -527,5 +632,6 @@ out_stop:
 		free(active_dir);
 		active_dir = NULL;
 	}
+	mlr_janitor_done(); /* sandbox.c */
 	return rc == MLR_IO_INTERRUPT ? rc : 0;
 }

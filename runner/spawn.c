@@ -83,9 +83,16 @@ void mlr_spawn_init(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+	/*
+	 * SIGCHLD restarts what it interrupts (a write to stdout must not
+	 * fail because a driver exited); a termination signal does not, so
+	 * that it can stop a runner blocked anywhere (issue 11).
+	 */
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sa.sa_flags = sigs[i] == SIGCHLD ? SA_RESTART | SA_NOCLDSTOP : 0;
 		sigaction(sigs[i], &sa, NULL);
+	}
+	mlr_become_subreaper();
 }
 
 /* The termination signal the runner received, or 0. */
@@ -270,7 +277,10 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int ex[2] = { -1, -1 };
-	int child_errno = 0;
+	int child_errno = 0, args_fd = -1;
+	size_t last = 0;
+	char **wrapped = NULL;
+	pid_t runner = getpid();
 	ssize_t n;
 	pid_t pid;
 
@@ -279,6 +289,12 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 	mlr_buf_init(&d->pending_in);
 	mlr_buf_init(&d->out);
 	mlr_buf_init(&d->err);
+	/* sandbox.c: argv runs under bwrap, which reads its options on fd 3. */
+	if (mlr_sandbox_on()) {
+		if (mlr_sandbox_prepare(argv, &wrapped, &args_fd, why))
+			return -1;
+		d->sandboxed = true;
+	}
 
 	if (pipe(in) || pipe(out) || pipe(err) || pipe(ex)) {
 		mlr_buf_addf(why, "cannot create pipes: %s", strerror(errno));
@@ -293,6 +309,10 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 	set_flags(ex[0], false);
 	set_flags(ex[1], false);
 
+	/* sandbox.c: cleans up if the runner dies (MODDIR is last). */
+	while (argv[last + 1])
+		last++;
+	mlr_janitor_watch(0, argv[last]);
 	pid = fork();
 	if (pid < 0) {
 		mlr_buf_addf(why, "cannot fork: %s", strerror(errno));
@@ -311,11 +331,19 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 		sigaction(SIGPIPE, &dfl, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* The driver (or bwrap) dies with the runner. */
+		mlr_child_die_with_parent(runner);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 ||
-		    dup2(err[1], 2) < 0)
+		    dup2(err[1], 2) < 0 ||
+		    (args_fd >= 0 && dup2(args_fd, 3) < 0))
 			e = errno;
 		else {
-			execvp(argv[0], argv);
+			/* Only 0, 1, 2 (and bwrap's options on 3) go on. */
+			mlr_close_fds_from(args_fd >= 0 ? 4 : 3, ex[1]);
+			if (wrapped)
+				execvp(wrapped[0], wrapped);
+			else
+				execvp(argv[0], argv);
 			e = errno;
 		}
 		(void)!write(ex[1], &e, sizeof e);
@@ -324,6 +352,9 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 
 	d->pid = pid;
 	active = d;
+	mlr_janitor_watch(pid, argv[last]);
+	close_fd(&args_fd);
+	free(wrapped);
 	close_fd(&in[0]);
 	close_fd(&out[1]);
 	close_fd(&err[1]);
@@ -349,6 +380,8 @@ int mlr_driver_start(struct mlr_driver *d, char *const *argv, double timeout,
 	return 0;
 
 out_close_pipes:
+	close_fd(&args_fd);
+	free(wrapped);
 	close_fd(&in[0]);
 	close_fd(&in[1]);
 	close_fd(&out[0]);
@@ -475,6 +508,8 @@ void mlr_driver_stop(struct mlr_driver *d)
 		while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
 			;
 		d->pid = 0;
+		/* Sandbox off: what setsid() took out of the group. */
+		mlr_reap_orphans(mlr_janitor());
 		/* What the group wrote before it died; bounded, never blocks. */
 		for (i = 0; i < 64 && !d->err_eof; i++)
 			if (read_some(d, d->err_fd, true) != 1)
@@ -527,6 +562,16 @@ void mlr_driver_describe_exit(const struct mlr_driver *d, struct mlr_buf *out)
 		mlr_buf_adds(out, "was still running");
 		return;
 	}
+	/*
+	 * bwrap exits 128+N when the driver died of signal N: a failure
+	 * either way, named as the signal it most likely was.
+	 */
+	if (d->sandboxed && d->exit_code == CLD_EXITED &&
+	    d->exit_status > 128 && signal_name(d->exit_status - 128)) {
+		mlr_buf_addf(out, "was killed by %s",
+			     signal_name(d->exit_status - 128));
+		return;
+	}
 	if (d->exit_code == CLD_EXITED) {
 		mlr_buf_addf(out, "exited with status %d", d->exit_status);
 		return;
@@ -555,6 +600,7 @@ void mlr_kill_active(void)
 		while (waitpid(active->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		active->pid = 0;
+		mlr_reap_orphans(mlr_janitor());
 	}
 	active = NULL;
 }

@@ -243,11 +243,26 @@ static bool line_eq(const char *expected, const char *actual)
 	return !strcmp(expected, actual) || mlr_glob_match(expected, actual);
 }
 
-/* The transcripts of the steps that ran, in the case file's own format. */
+/*
+ * The transcripts of the steps that ran, in the case file's own format,
+ * and where each diverging step's divergence lies in them (1-based; 0
+ * when unknown), per step.
+ */
 struct transcripts {
 	struct mlr_lines expected, actual;
-	size_t exp_div_line, act_div_line; /* 1-based; 0 when unknown */
+	size_t *exp_div_line, *act_div_line;
 };
+
+/* The divergence shown for step i (0-based), NULL when there is none. */
+static const struct mlr_divergence *step_div(const struct mlr_outcome *o,
+					     size_t i)
+{
+	if (i + 1 == o->step && o->div.found)
+		return &o->div;
+	if (o->actual[i].diverged && o->actual[i].div.found)
+		return &o->actual[i].div;
+	return NULL;
+}
 
 static void build_transcripts(struct transcripts *t, const struct mlr_case *c,
 			      const struct mlr_outcome *o)
@@ -257,11 +272,12 @@ static void build_transcripts(struct transcripts *t, const struct mlr_case *c,
 
 	mlr_lines_init(&t->expected);
 	mlr_lines_init(&t->actual);
-	t->exp_div_line = t->act_div_line = 0;
+	t->exp_div_line = mlr_xcalloc(steps + 1, sizeof *t->exp_div_line);
+	t->act_div_line = mlr_xcalloc(steps + 1, sizeof *t->act_div_line);
 	for (i = 0; i < steps && i < c->nsteps; i++) {
 		const struct mlr_step *s = &c->steps[i];
 		const struct mlr_lines *got = &o->actual[i].lines;
-		bool div_here = o->div.found && i + 1 == o->step;
+		const struct mlr_divergence *d = step_div(o, i);
 
 		for (j = 0; j < s->ndirectives; j++) {
 			mlr_lines_pushdup(&t->expected, s->directives[j].line.text);
@@ -272,13 +288,13 @@ static void build_transcripts(struct transcripts *t, const struct mlr_case *c,
 		mlr_lines_pushdup(&t->expected, b.data);
 		mlr_lines_push(&t->actual, mlr_buf_detach(&b));
 		for (j = 0; j < s->nraw; j++) {
-			if (div_here && o->div.expected &&
-			    s->raw[j].lineno == o->div.expected->lineno)
-				t->exp_div_line = t->expected.n + 1;
+			if (d && d->expected &&
+			    s->raw[j].lineno == d->expected->lineno)
+				t->exp_div_line[i] = t->expected.n + 1;
 			mlr_lines_pushdup(&t->expected, s->raw[j].text);
 		}
-		if (div_here && o->div.actual_index < got->n)
-			t->act_div_line = t->actual.n + 1 + o->div.actual_index;
+		if (d && d->actual_index < got->n)
+			t->act_div_line[i] = t->actual.n + 1 + d->actual_index;
 		for (j = 0; j < got->n; j++)
 			mlr_lines_pushdup(&t->actual, got->v[j]);
 	}
@@ -289,37 +305,81 @@ static void build_transcripts(struct transcripts *t, const struct mlr_case *c,
 	}
 }
 
-static void put_divergence(FILE *f, const struct mlr_case *c,
-			   const struct mlr_outcome *o,
-			   const struct transcripts *t)
+static void release_transcripts(struct transcripts *t)
 {
-	const struct mlr_lines *got = &o->actual[o->step - 1].lines;
+	mlr_lines_release(&t->expected);
+	mlr_lines_release(&t->actual);
+	free(t->exp_div_line);
+	free(t->act_div_line);
+}
+
+/*
+ * The divergence of step i (0-based) as YAML keys at indent; the first
+ * key gets lead in place of indent (a list item's "- ").
+ */
+static void put_divergence(FILE *f, const struct mlr_case *c,
+			   const struct mlr_outcome *o, size_t i,
+			   const struct mlr_divergence *d,
+			   const struct transcripts *t, const char *indent,
+			   const char *lead)
+{
+	const struct mlr_lines *got = &o->actual[i].lines;
 	char num[32];
 
-	fputs("  first_divergence:\n", f);
-	if (o->div.expected) {
+	snprintf(num, sizeof num, "%zu", i + 1);
+	put_scalar(f, lead, "step", num);
+	put_scalar(f, indent, "command", c->steps[i].command.text);
+	if (d->expected) {
 		struct mlr_buf at;
 
-		put_scalar(f, "    ", "expected", o->div.expected->text);
-		if (t->exp_div_line) {
-			snprintf(num, sizeof num, "%zu", t->exp_div_line);
-			put_scalar(f, "    ", "expected_line", num);
+		put_scalar(f, indent, "expected", d->expected->text);
+		if (t->exp_div_line[i]) {
+			snprintf(num, sizeof num, "%zu", t->exp_div_line[i]);
+			put_scalar(f, indent, "expected_line", num);
 		}
 		mlr_buf_init(&at);
-		mlr_buf_addf(&at, "%s:%u", c->path, o->div.expected->lineno);
-		put_scalar(f, "    ", "case_line", at.data);
+		mlr_buf_addf(&at, "%s:%u", c->path, d->expected->lineno);
+		put_scalar(f, indent, "case_line", at.data);
 		mlr_buf_release(&at);
 	} else {
-		put_scalar(f, "    ", "expected",
+		put_scalar(f, indent, "expected",
 			   "(nothing more: the step's expected lines ended)");
 	}
-	if (o->div.actual_index < got->n) {
-		put_scalar(f, "    ", "actual", got->v[o->div.actual_index]);
-		snprintf(num, sizeof num, "%zu", t->act_div_line);
-		put_scalar(f, "    ", "actual_line", num);
+	if (d->actual_index < got->n) {
+		put_scalar(f, indent, "actual", got->v[d->actual_index]);
+		snprintf(num, sizeof num, "%zu", t->act_div_line[i]);
+		put_scalar(f, indent, "actual_line", num);
 	} else {
-		put_scalar(f, "    ", "actual",
+		put_scalar(f, indent, "actual",
 			   "(nothing more: the step's output ended)");
+	}
+}
+
+/*
+ * first_divergence, then later_divergences: every step whose output
+ * differs is shown, the first marked as the first.
+ */
+static void put_divergences(FILE *f, const struct mlr_case *c,
+			    const struct mlr_outcome *o,
+			    const struct transcripts *t)
+{
+	size_t i;
+	bool later = false;
+
+	if (o->div.found && o->step >= 1 && o->step <= o->nactual) {
+		fputs("  first_divergence:\n", f);
+		put_divergence(f, c, o, o->step - 1, &o->div, t, "    ",
+			       "    ");
+	}
+	for (i = o->step; i < o->nactual; i++) {
+		const struct mlr_divergence *d = step_div(o, i);
+
+		if (!d || !o->actual[i].diverged)
+			continue;
+		if (!later)
+			fputs("  later_divergences:\n", f);
+		later = true;
+		put_divergence(f, c, o, i, d, t, "      ", "    - ");
 	}
 }
 
@@ -370,6 +430,13 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 	if (colour)
 		fputs(SGR_BOLD, f);
 	put_scalar(f, "  ", "message", mlr_buf_str(&o->message));
+	if (colour)
+		fputs(SGR_RESET, f);
+	/* What the case is about, so that a report stands on its own. */
+	put_scalar(f, "  ", "title", c->title);
+	put_scalar(f, "  ", "rules", c->rules);
+	if (colour)
+		fputs(SGR_BOLD, f);
 	if (o->known_failure_passed) {
 		put_scalar(f, "  ", "step", "none: every step passed");
 	} else if (o->step == 0) {
@@ -390,16 +457,14 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 		fputs(SGR_RESET, f);
 
 	build_transcripts(&t, c, o);
-	if (o->div.found && o->step >= 1 && o->step <= o->nactual)
-		put_divergence(f, c, o, &t);
+	put_divergences(f, c, o, &t);
 	mlr_lines_init(&diff);
 	if (mlr_diff_unified(&diff, t.expected.v, t.expected.n, t.actual.v,
 			     t.actual.n, line_eq, 3))
 		put_block(f, "diff", diff.v, diff.n, SHOW_DIFF_LINES, NULL,
 			  false, colour);
 	mlr_lines_release(&diff);
-	mlr_lines_release(&t.expected);
-	mlr_lines_release(&t.actual);
+	release_transcripts(&t);
 
 	if (o->stderr_text.len) {
 		const char *q = o->stderr_text.data;
@@ -429,8 +494,11 @@ void mlr_tap_diagnostics(FILE *f, const struct mlr_case *c,
 	}
 
 	mlr_buf_init(&b);
-	mlr_buf_addf(&b, "make check IMPL=%s CASES=%s%s", impl_name, c->path,
-		     mlr_buf_str(&o->rerun_extra));
+	if (o->rerun_prefix)
+		mlr_buf_addf(&b, "%s %s", o->rerun_prefix, c->path);
+	else
+		mlr_buf_addf(&b, "make check IMPL=%s CASES=%s%s", impl_name,
+			     c->path, mlr_buf_str(&o->rerun_extra));
 	put_scalar(f, "  ", "rerun", b.data);
 	mlr_buf_release(&b);
 	fputs("  ...\n", f);

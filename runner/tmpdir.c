@@ -114,44 +114,91 @@ int mlr_tmpdir_delete(const char *dir, const char *name, struct mlr_buf *why)
 	return rc;
 }
 
-static int remove_tree_at(int parent, const char *name, int depth)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	int fd, rc = 0;
-
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(parent, name, 0);
-	if (depth > 64)
-		return -1;
-	/* A directory the driver made unreadable must still go. */
-	if ((st.st_mode & 0700) != 0700)
-		fchmodat(parent, name, 0700, 0);
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (remove_tree_at(dirfd(d), e->d_name, depth + 1))
-			rc = -1;
-	}
-	closedir(d);
-	if (unlinkat(parent, name, AT_REMOVEDIR))
-		rc = -1;
-	return rc;
-}
-
-/* Removes dir and everything in it. Returns 0, or -1 if anything stayed. */
+/*
+ * Removes dir and everything in it, however deep: one directory open at
+ * a time, going down into the first subdirectory left and back up
+ * through "..", with the names on the way kept in a list, so neither
+ * the stack nor the open files grow with the depth (a driver may build
+ * a tree thousands of levels deep). The driver is dead by then, so
+ * nothing moves meanwhile. Returns 0, or -1 at the first thing that
+ * could not go (the caller reports it).
+ */
 int mlr_tmpdir_remove(const char *dir)
 {
-	return remove_tree_at(AT_FDCWD, dir, 0);
+	struct mlr_lines path; /* the names below dir, outermost first */
+	struct stat st;
+	int cur, rc = 0;
+
+	if (lstat(dir, &st))
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(dir);
+	if ((st.st_mode & 0700) != 0700)
+		chmod(dir, 0700);
+	cur = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (cur < 0)
+		return -1;
+	mlr_lines_init(&path);
+	for (;;) {
+		char *sub = NULL;
+		DIR *d;
+		struct dirent *e;
+		int fd = dup(cur);
+
+		if (fd < 0 || !(d = fdopendir(fd))) {
+			if (fd >= 0)
+				close(fd);
+			rc = -1;
+			break;
+		}
+		while (!sub && (e = readdir(d)) != NULL) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (fstatat(cur, e->d_name, &st, AT_SYMLINK_NOFOLLOW))
+				continue; /* gone meanwhile */
+			if (S_ISDIR(st.st_mode))
+				sub = mlr_xstrdup(e->d_name);
+			else if (unlinkat(cur, e->d_name, 0))
+				rc = -1;
+		}
+		closedir(d);
+		if (rc) {
+			free(sub);
+			break;
+		}
+		if (sub) {
+			/* A directory the driver made unreadable must still go. */
+			if ((st.st_mode & 0700) != 0700)
+				fchmodat(cur, sub, 0700, 0);
+			fd = openat(cur, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+			if (fd < 0) {
+				free(sub);
+				rc = -1;
+				break;
+			}
+			close(cur);
+			cur = fd;
+			mlr_lines_push(&path, sub);
+			continue;
+		}
+		/* cur is empty: remove it from its parent, and go on there. */
+		if (!path.n) {
+			close(cur);
+			cur = -1;
+			rc = rmdir(dir) ? -1 : 0;
+			break;
+		}
+		fd = openat(cur, "..", O_RDONLY | O_DIRECTORY);
+		close(cur);
+		cur = fd;
+		if (cur < 0 || unlinkat(cur, path.v[path.n - 1], AT_REMOVEDIR)) {
+			rc = -1;
+			break;
+		}
+		free(path.v[--path.n]);
+	}
+	if (cur >= 0)
+		close(cur);
+	mlr_lines_release(&path);
+	return rc;
 }

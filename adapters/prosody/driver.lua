@@ -12,16 +12,6 @@
 
 -- luacheck: globals CFG_SOURCEDIR CFG_PLUGINDIR
 
--- The greeting (PROTOCOL.md §1): real Prosody has every part of the module
--- system that protocol 1 names.
-local VERSION_LINE = "modlife 1 config reload depends items host-items status shared-data"
-	.. " wrappers components unhook meta reload-state auth-providers format"
-	.. " hook-tag context"
-
--- The autoloaded modules of Prosody 0.12.3 (core/modulemanager.lua,
--- autoload_modules, with prosody.platform = "posix"): disabled so that a
--- case sees only its own modules (PROTOCOL.md §6).
-local AUTOLOAD = { "posix", "presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs" }
 
 ----------------------------------------------------------------------------
 -- Standard output belongs to the protocol.
@@ -74,6 +64,32 @@ local root = os.getenv("MODLIFE_PROSODY_ROOT")
 if not root or root == "" then die("MODLIFE_PROSODY_ROOT is not set (use the modlife-prosody wrapper)") end
 local source_dir = (root .. "/usr/lib/prosody"):gsub("//+", "/")
 
+-- Which Prosody release the tree holds (its prosody.version): 0.12.3 or
+-- 13.0.1. Every place where the driver does something different for 13 tests
+-- RELEASE13 (README.md, "Prosody 13.0.1").
+local release_file = io.open(source_dir .. "/prosody.version")
+local upstream_version = release_file and release_file:read("l") or "?"
+if release_file then release_file:close() end
+local RELEASE13 = upstream_version:match("^13%.") ~= nil
+if not RELEASE13 and not upstream_version:match("^0%.12%.") then
+	die("unsupported Prosody version " .. upstream_version .. " in " .. source_dir .. " (0.12.x or 13.x)")
+end
+
+-- The greeting (PROTOCOL.md §1): real Prosody has every part of the module
+-- system that protocol 1 names, and the server's start and its timers
+-- (`start`, `advance`). 13.0.1 says which release it is (`prosody=13`);
+-- no version word means 0.12.
+local VERSION_LINE = "modlife 1 config reload depends items host-items status shared-data"
+	.. " wrappers components unhook meta reload-state auth-providers format"
+	.. " hook-tag context start timers"
+	.. (RELEASE13 and " prosody=13" or "")
+
+-- The autoloaded modules (core/modulemanager.lua, autoload_modules; 0.12.3
+-- adds prosody.platform, "posix", 13.0.1 no longer does): disabled so that
+-- a case sees only its own modules (PROTOCOL.md §6).
+local AUTOLOAD = { "presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs" }
+if not RELEASE13 then table.insert(AUTOLOAD, 1, "posix") end
+
 -- Like /usr/bin/prosody: Prosody's own files first, and no relative entries
 -- (./?.lua), so nothing in the unspecified working directory can shadow them.
 local function sanitise_paths(paths)
@@ -113,6 +129,12 @@ local function prosody_searcher(name)
 	return chunk, INSTALLED_SOURCE_DIR .. rel
 end
 table.insert(package.searchers, 2, prosody_searcher)
+
+-- 13.0.1's files require each other as "prosody.util.x": its loader.lua
+-- (which /usr/bin/prosody requires before anything else) adds a searcher
+-- that maps "prosody.x" to "x" in front of each searcher, this one
+-- included, and lets package.loaded answer for both names.
+if RELEASE13 then require "loader" end
 
 
 ----------------------------------------------------------------------------
@@ -280,7 +302,7 @@ local watched = {}
 
 local function is_reported(name)
 	if type(name) ~= "string" then return false end
-	return LIFECYCLE[name] or watched[name]
+	return LIFECYCLE[name] or watched[name] or watched["*"] -- `watch *`: every event
 		or name:sub(1, 11) == "item-added/" or name:sub(1, 13) == "item-removed/"
 end
 
@@ -344,12 +366,42 @@ local function is_module_logger(name)
 	return type(name) == "string" and (name:find(":", 1, true) ~= nil or name:sub(1, 4) == "mod_")
 end
 
--- Module messages become protocol lines; every message, machinery
--- included, also goes to stderr, which the runner shows when a case fails.
+-- While Prosody starts (start_prosody below), its machinery logs about
+-- the driver's own set-up: no certificate folder, no VirtualHost in a
+-- configuration that has none yet, the network backend. None of it is
+-- about a case, so none of it goes to stderr; a start that fails is
+-- reported by die() with its traceback.
+local starting = true
+
+-- Activation loads the host's auth providers (R-HOST-14), which a case
+-- provides only when it is about them: the error for a default provider
+-- whose file is simply not in MODDIR is expected on every activation and
+-- kept off stderr; a provider the case wrote, and any other load error,
+-- is still shown.
+local function missing_auth_provider(name, message, module_name)
+	if name ~= "modulemanager" or message ~= "Unable to load module '%s': %s"
+		or type(module_name) ~= "string" or not module_name:match("^authz?_") then
+		return false
+	end
+	local f = io.open(moddir .. "/mod_" .. module_name .. ".lua")
+	if f then f:close() end
+	return f == nil
+end
+
+-- The network's machinery (certificates, ports) reacts to host-activated
+-- too; no case uses the network (PROTOCOL.md §7), so its lines are noise.
+local NETWORK_LOGGERS = { portmanager = true, certmanager = true }
+
+-- Module messages become protocol lines; every other message of the
+-- machinery that concerns the case also goes to stderr, which the runner
+-- shows when a case fails.
 local function modlife_sink_maker()
 	return function (name, level, message, ...)
 		local text = format_message(message, ...)
-		stderr:write(safe_tostring(name), "\t", level, "\t", text, "\n")
+		if is_module_logger(name) or not (starting or NETWORK_LOGGERS[name]
+			or missing_auth_provider(name, message, ...)) then
+			stderr:write(safe_tostring(name), "\t", level, "\t", text, "\n")
+		end
 		if is_module_logger(name) then
 			emit("log " .. escape(name) .. " " .. level .. " " .. escape(normalise(text)))
 		end
@@ -370,10 +422,31 @@ CFG_SOURCEDIR = source_dir
 -- name "@MODDIR/mod_x.lua" (PROTOCOL.md §1).
 CFG_PLUGINDIR = moddir
 
+----------------------------------------------------------------------------
+-- The clock (PROTOCOL.md §7): util.time's `monotonic` and `now` read the
+-- driver's clock, which moves only on `advance`. net.server captures both
+-- when it is loaded, so they are replaced before anything requires it.
+-- Everything else about timers is Prosody's own: util.timer is
+-- net.server's timer, module:add_timer and promise next-ticks go through
+-- it, and `advance` runs net.server's own runtimers().
+----------------------------------------------------------------------------
+
+local clock = 0 -- seconds since the driver started
+local WALL_EPOCH = 1000000000 -- what `now` reads at clock 0 (unspecified)
+do
+	local real_time = require "util.time"
+	local fake_time = {}
+	for k, v in next, real_time do fake_time[k] = v end
+	fake_time.monotonic = function () return clock end
+	fake_time.now = function () return WALL_EPOCH + clock end
+	package.loaded["util.time"] = fake_time
+end
+
 local prosody, config, modulemanager, hostmanager
+local startup
 
 local function start_prosody()
-	local startup = require "util.startup"
+	startup = require "util.startup"
 
 	startup.init_global_state()
 	prosody = _G.prosody
@@ -418,6 +491,7 @@ local function start_prosody()
 	startup.load_secondary_libraries()
 	startup.init_promise()
 	startup.init_async()
+	if RELEASE13 then startup.instrument() end
 	startup.init_http_client()
 	startup.init_data_store()
 
@@ -426,13 +500,26 @@ local function start_prosody()
 	hostmanager = require "core.hostmanager"
 
 	startup.init_global_protection()
+	if RELEASE13 then
+		-- New in 13 and run for real: daemonize (no --daemonize, no-op),
+		-- the pidfile (none configured, no-op), signal handlers, the
+		-- process manager's notification socket (only with NOTIFY_SOCKET).
+		-- check_user, also new, is skipped: it exits when run as root.
+		startup.posix_daemonize()
+		startup.write_pidfile()
+		startup.hook_posix_signals()
+		startup.notification_socket()
+	end
+	-- server-starting: hosts and modules are loaded from here on, as in a
+	-- server whose configuration names them. notify_started (server-started,
+	-- 13's prosody.started) waits for the `start` command (PROTOCOL.md §7).
 	startup.prepare_to_start()
-	startup.notify_started()
 end
 
 do
 	local ok, err = xpcall(start_prosody, debug.traceback)
 	if not ok then die("Prosody failed to start: " .. tostring(err)) end
+	starting = false
 end
 
 ----------------------------------------------------------------------------
@@ -459,18 +546,23 @@ local function activate(host)
 	return hostmanager.activate(host, config.getconfig()[host])
 end
 
--- PROTOCOL.md §6: the value of `config HOST KEY VALUE`, from the words
--- after KEY (a list `[a b c]` spans several words). Returns nil and a
--- reason for anything else.
+-- PROTOCOL.md §6: the value of `config HOST KEY VALUE`, the rest of the
+-- line after KEY: a list `[a b c]`, a quoted `"..."` (the text between
+-- the quotes, a string even when it reads `true` or `3`), a boolean, a
+-- decimal integer, or else the text itself. Returns nil and a reason for
+-- an unclosed list or quote.
 local function parse_config_value(...)
-	local n = select("#", ...)
 	local text = table.concat({ ... }, " ")
-	if text:sub(1, 1) == "[" and text:sub(-1) == "]" then
+	local first = text:sub(1, 1)
+	if first == "[" or first == '"' then
+		if #text < 2 or text:sub(-1) ~= (first == "[" and "]" or '"') then
+			return nil, "an unclosed list [a b c] or quoted \"string\""
+		end
+		if first == '"' then return text:sub(2, -2) end
 		local list = {}
 		for word in text:sub(2, -2):gmatch("[^ ]+") do list[#list + 1] = word end
 		return list
 	end
-	if n ~= 1 then return nil, "a value is one word or a list [a b c]" end
 	if text == "true" then return true end
 	if text == "false" then return false end
 	if text:match("^%-?%d+$") then
@@ -493,6 +585,59 @@ local function set_config(host, key, value)
 		value = list
 	end
 	return config.set(host, key, value)
+end
+
+-- net.server's timer heap and its runtimers(), the function its main loop
+-- calls when a timeout expires: upvalues of add_task (addtimer) and of
+-- loop, found by name so that both releases' server_epoll.lua work.
+local function upvalue(f, name)
+	for i = 1, 255 do
+		local n, v = debug.getupvalue(f, i)
+		if n == nil then break end
+		if n == name then return v end
+	end
+end
+local timer_heap, runtimers
+local MAX_TIMER_PASSES = 10000 -- a timer that re-arms itself at +0 forever
+
+-- PROTOCOL.md §7: run every timer due by clock + seconds, in time order,
+-- as the main loop would: the clock is set to each due time in turn and
+-- net.server's runtimers() runs what is due then (timers added while it
+-- runs with delay 0 are due at once and run in the same pass).
+local function advance(seconds)
+	if not runtimers then
+		local server = require "net.server"
+		timer_heap = upvalue(server.add_task, "timers")
+		runtimers = upvalue(server.loop, "runtimers")
+		assert(timer_heap and runtimers, "net.server has no timers/runtimers upvalue")
+	end
+	local target = clock + seconds
+	for _ = 1, MAX_TIMER_PASSES do
+		local due = timer_heap:peek()
+		if due == nil or due > target then
+			clock = target
+			return true
+		end
+		if due > clock then clock = due end
+		runtimers(math.huge, 0)
+	end
+	return nil, "timers still due after " .. MAX_TIMER_PASSES .. " passes"
+end
+
+-- PROTOCOL.md §7: the rest of startup.prosody() (notify_started: 0.12
+-- fires server-started; 13 moves its state machine to "running", which
+-- fires server-started and so resolves prosody.started), then the main
+-- loop's first pass over the timers, which runs what is due: the ready
+-- callbacks that prosody.started scheduled.
+local started = false
+local function start()
+	if started then return "bad already started" end
+	started = true
+	local ok, err = pcall(startup.notify_started)
+	if not ok then return "raise " .. render(err) end
+	local done, why = advance(0)
+	if not done then return "bad " .. escape(why) end
+	return "ok"
 end
 
 local commands = {
@@ -544,6 +689,19 @@ local commands = {
 	end },
 	watch = { nargs = 1, usage = "EVENT", run = function (event)
 		watched[event] = true
+		return "ok"
+	end },
+	start = { nargs = 0, usage = "", run = start },
+	advance = { nargs = 1, usage = "SECONDS", run = function (text)
+		local seconds = text:match("^%d+$") and math.tointeger(tonumber(text))
+		if not seconds then return "bad usage: advance SECONDS (a whole number)" end
+		-- No main loop runs before the start has completed (PROTOCOL.md §9):
+		-- a pass over the timers then would, among others, run 13's
+		-- prosody.started executor early, which no real server does.
+		if not started then return "bad the server has not started (start first)" end
+		local ok, done, why = pcall(advance, seconds)
+		if not ok then return "raise " .. render(done) end
+		if not done then return "bad " .. escape(why) end
 		return "ok"
 	end },
 }

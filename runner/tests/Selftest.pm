@@ -6,8 +6,9 @@
 #   - the verdict as prove itself reads the TAP (TAP::Parser), so that a
 #     malformed YAML block or a stray "# TODO" cannot hide;
 #   - the runner exited 0 (prove judges the case, not the exit code);
-#   - the driver had its own process group and nothing of that group is
-#     alive afterwards;
+#   - the driver had its own process group, and no process of the run
+#     (found by the MLR_TEST_TAG every run carries in its environment)
+#     is alive afterwards, sandboxed (runner/sandbox.c) or not;
 #   - the private TMPDIR is empty again.
 package Selftest;
 
@@ -23,7 +24,7 @@ use TAP::Parser;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(run_runner expect_pass expect_fail expect_skip check_clean driver
+our @EXPORT = qw(tagged run_runner expect_pass expect_fail expect_skip check_clean driver
 	case_file log_file $ROOT $RUN);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
@@ -46,14 +47,19 @@ sub slurp {
 	return defined $s ? $s : '';
 }
 
-# Live (non-zombie) processes whose process group is $pgid.
-sub group_members {
-	my ($pgid) = @_;
+# Live (non-zombie) processes that carry $tag in their environment
+# (MLR_TEST_TAG, which every run sets afresh and the runner passes to
+# the driver and all it starts): whatever of a run is left, sandboxed or
+# not, session or group changed or not, the pid namespace's or ours.
+sub tagged {
+	my ($tag) = @_;
 	my @pids;
-	for my $stat (glob '/proc/[0-9]*/stat') {
-		my $s = slurp($stat);
-		next unless $s =~ /^(\d+) \(.*\) (\S) (\d+) (\d+) /s;
-		push @pids, $1 if $2 ne 'Z' && $4 == $pgid;
+	for my $env (glob '/proc/[0-9]*/environ') {
+		my ($pid) = $env =~ m{/proc/(\d+)/};
+		next if $pid == $$;
+		next unless index("\0" . slurp($env), "\0MLR_TEST_TAG=$tag\0") >= 0;
+		my $s = slurp("/proc/$pid/stat");
+		push @pids, $pid if $s =~ /\) (\S) / && $1 ne 'Z';
 	}
 	return @pids;
 }
@@ -96,9 +102,12 @@ sub run_runner {
 	my $dir = tempdir('mlr-selftest.XXXXXX', TMPDIR => 1, CLEANUP => 1);
 	# Short enough for the runner to use it (MODDIR <= 24 bytes).
 	my $tmp = tempdir('mlrXXXXXX', DIR => '/tmp', CLEANUP => 1);
-	my @cmd = ($RUN, $o{args} ? @{ $o{args} } :
+	# The fake drivers report into $dir: writable in the sandbox too.
+	my @cmd = ($RUN, '--sandbox-bind', $dir, $o{args} ? @{ $o{args} } :
 		('--timeout', $o{timeout} // 2, '--driver', @{ $o{driver} },
 		 $o{case}));
+	# Every process of this run carries the tag (see tagged).
+	my $tag = "$$." . ++$Selftest::runs . '.' . int(rand(1e9));
 	# A memory limit (KiB) makes a runaway buffer a test failure. An ASan
 	# runner (make sanitize) reserves terabytes of address space, so it
 	# gets ASan's own limit on resident memory instead.
@@ -109,6 +118,8 @@ sub run_runner {
 	} elsif ($o{vmem_kb}) {
 		@cmd = ('sh', '-c', "ulimit -v $o{vmem_kb} && exec \"\$@\"", 'sh', @cmd);
 	}
+	# prefix => [...]: a command that execs the runner (to hand it an fd).
+	unshift @cmd, @{ $o{prefix} } if $o{prefix};
 	my %r = (cmd => "@cmd");
 
 	my $t0 = time;
@@ -116,6 +127,7 @@ sub run_runner {
 	if (!$pid) {
 		$ENV{TMPDIR} = $tmp;
 		$ENV{MLR_TEST_PIDFILE} = "$dir/pid";
+		$ENV{MLR_TEST_TAG} = $tag;
 		$ENV{$_} = $env{$_} for keys %env;
 		open STDIN, '<', '/dev/null';
 		open STDOUT, '>', "$dir/out";
@@ -148,17 +160,16 @@ sub run_runner {
 	if (-e "$dir/pid") {
 		@r{qw(driver_pid driver_pgid moddir)} =
 			split ' ', slurp("$dir/pid");
-		# SIGKILL is asynchronous; give the kernel a moment.
-		my @left;
-		for (1 .. 200) {
-			@left = group_members($r{driver_pid});
-			last unless @left;
-			sleep 0.01;
-		}
-		$r{leftover} = \@left;
-	} else {
-		$r{leftover} = [];
 	}
+	# SIGKILL is asynchronous; give the kernel a moment.
+	my @left;
+	for (1 .. 200) {
+		@left = tagged($tag);
+		last unless @left;
+		sleep 0.01;
+	}
+	$r{leftover} = \@left;
+	$r{tag} = $tag;
 	opendir my $d, $tmp or die "opendir $tmp: $!";
 	$r{tmp_left} = [ grep { !/^\.\.?$/ } readdir $d ];
 	closedir $d;
@@ -178,12 +189,13 @@ sub check_clean {
 	is($r->{directive}, $directive // '', $directive ? "directive $directive"
 		: 'no TODO/SKIP directive');
 	if (defined $r->{driver_pid}) {
-		is($r->{driver_pgid}, $r->{driver_pid},
-		   'the driver led its own process group');
+		# Sandboxed, the group is the sandbox's: pid 1's (bwrap's init).
+		ok($r->{driver_pgid} == $r->{driver_pid} || $r->{driver_pgid} == 1,
+		   'the driver led its own process group (or was in its sandbox)');
 		ok(defined $r->{moddir} && $r->{moddir} =~ m{^/},
 		   'the driver got an absolute MODDIR');
 	}
-	is_deeply($r->{leftover}, [], 'no process of the driver\'s group is left');
+	is_deeply($r->{leftover}, [], 'no process of the run is left (by its tag)');
 	is_deeply($r->{tmp_left}, [], 'TMPDIR is empty again');
 }
 

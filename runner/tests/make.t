@@ -11,10 +11,14 @@ use Selftest;
 use Test::More;
 
 my $tmp = tempdir('mlr-make.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+# The wrappers below run fake drivers and logs they do not name on their
+# command line: the sandbox (runner/sandbox.c) must be told to show them.
+$ENV{SANDBOX_EXPOSE} = "$Selftest::ROOT/runner/tests/drivers:$Selftest::ROOT/runner/tests/logs";
 
-# make ARGS; returns (exit status, stdout+stderr).
+# make ARGS; returns (exit status, stdout+stderr). The self-test cases
+# name rules of their own (R-SELFTEST-1), not spec/rules': RULES= off.
 sub make {
-	my $out = `make --no-print-directory @_ 2>&1`;
+	my $out = `make --no-print-directory RULES= @_ 2>&1`;
 	return ($? >> 8, $out);
 }
 
@@ -150,6 +154,51 @@ like($out, qr/^2 cases$/m, 'make list NOTAG=: the selection');
 	isnt($rc, 0, 'JUNIT= STRICT=1: it fails');
 	$x = do { open my $f, '<', $xml or die "$xml: $!"; local $/; <$f> };
 	like($x, qr/<failure\b.*known failure now passes/s, '... and the report says why');
+
+	# Skips and known failures are <skipped/>, not passes (issue 15).
+	($rc, $out) = make("check IMPL=$wrong JOBS=1 CASES=" . case_file('basic') .
+		" EXPECT=$exp JUNIT=$xml");
+	is($rc, 0, 'JUNIT=: a known failure that fails passes the run') or diag($out);
+	$x = do { open my $f, '<', $xml or die "$xml: $!"; local $/; <$f> };
+	like($x, qr/<skipped\b[^>]*message="known failure: known"/, '... and is <skipped/> in the report')
+		or diag($x);
+	my $skip = write_file("$tmp/skip.txt", "basic skip not for this port\n");
+	($rc, $out) = make("check IMPL=$wrong JOBS=1 CASES=" . case_file('basic') .
+		" EXPECT=$skip JUNIT=$xml");
+	$x = do { open my $f, '<', $xml or die "$xml: $!"; local $/; <$f> };
+	like($x, qr/<skipped\b[^>]*message="skipped: not for this port"/, 'a skip is <skipped/> too')
+		or diag($x);
+	unlike($x, qr/<failure/, '... and nothing fails');
+}
+
+# --- the summary at the end of make check (issue 15) ---------------------------
+{
+	my $exp = write_file("$tmp/todo2.txt", "args todo known\n");
+	my $wrong = wrapper('wrong2', 'correct', "$Selftest::ROOT/" . log_file('basic-wrong'));
+	my ($rc, $out) = make("check IMPL=$wrong JOBS=2 CASES='" . case_file('basic') . ' ' .
+		case_file('args') . ' ' . case_file('needs') . "' EXPECT=$exp");
+	isnt($rc, 0, 'summary: a failing run fails');
+	like($out, qr/^area\s+passed\s+failed\s+todo\s+skipped$/m, 'the table has its header');
+	like($out, qr/^cases\s+0\s+1\s+1\s+1$/m, '... a row per area') or diag($out);
+	like($out, qr/^modlife: 0 passed, 1 failed, 1 todo, 1 skipped of 3 against \Q$wrong\E$/m,
+		'... and the modlife: line') or diag($out);
+}
+
+# --- RULES: a case naming a rule the spec does not define fails -----------------
+{
+	mkdir "$tmp/own";
+	my $case = write_file("$tmp/own/norule.case", "id: norule\ntitle: t\nrules: R-PERHOST-1 R-NOPE-99\n\n" .
+		"=== transcript\n> activate a.example\nevent * host-activated a.example\nok true\n");
+	my ($rc, $out) = make("check CASES=$case RULES=spec/rules");
+	isnt($rc, 0, 'a case naming an undefined rule fails make check');
+	like($out, qr/norule\.case:3: rule R-NOPE-99 is not defined in \S+spec\/rules/, '... with FILE:LINE')
+		or diag($out);
+	like($out, qr/^own\s+0\s+1\s+0\s+0$/m, '... and a case outside cases/ has its folder as area');
+	(my $ok = $case) =~ s/norule/goodrule/;
+	write_file($ok, "id: goodrule\ntitle: t\nrules: R-PERHOST-1\n\n" .
+		"=== transcript\n> activate a.example\nevent * host-activated a.example\nok true\n");
+	($rc, $out) = make("check CASES=$ok RULES=spec/rules");
+	is($rc, 0, '... one naming defined rules passes') or diag($out);
 }
 
 # --- make bless: the reference records, real Prosody judges --------------------

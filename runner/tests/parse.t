@@ -62,6 +62,9 @@ my %bad = (
 	'directive-in-group' => [9, qr/directive inside a group: the group opened at line 8/],
 	'expected-after-directive' => [10, qr/expected line after a directive/],
 	'directive-mid-step' => [8, qr/last expected line of step '> load a a' must be its result line/],
+	# cases that could never pass (issue 11)
+	'group-without-result' => [7, qr/step '> list a' ends with a group that holds no result line/],
+	'line-too-long' => [7, qr/line longer than 65536 bytes, the protocol's limit/],
 );
 
 opendir my $d, 'runner/tests/cases/bad' or die $!;

@@ -64,6 +64,9 @@ like($out, qr/installed Prosody.*\{\*\}/, '... saying to match it with {*}');
 ($rc, $out) = check('', '', 'raise "/usr/lib/prosody/util/events.lua:39: attempt to compare {*}"');
 is($rc, 1, 'a position in Prosody\'s own code: a hit');
 
+($rc, $out) = check('internals', '', 'raise "/usr/lib/prosody/util/events.lua:39: attempt to compare {*}"');
+is($rc, 0, '... unless the case is tagged internals (the position is its point)');
+
 ($rc, $out) = check('', '', 'raise "{*}attempt to compare {*}"');
 is($rc, 0, 'the same matched with {*}: fine');
 

@@ -65,7 +65,7 @@ is(scalar @$out, 0, '... and no greeting');
 my @methods = qw(depends add_item remove_item handle_items provides
 	get_host_items set_status get_status log_status shared wrap_global
 	wrap_object_event wrap_event unhook unhook_object_event hook hook_tag
-	hook_stanza context);
+	hook_stanza context add_timer);
 my @manager = qw(reload get_items load unload get_modules);
 open my $fh, '>', "$moddir/mod_probe.lua" or die;
 print $fh <<'EOF';
@@ -103,9 +103,11 @@ my %absent = (
 	meta => [ 'meta' ],
 	'hook-tag' => [ qw(hook_tag hook_stanza) ],
 	context => [ 'context' ],
+	timers => [ 'add_timer' ],
 );
 my @commands = ('config a.example x 1', 'config a.example component_module c',
-	'activate a.example', 'load a.example probe', 'reload a.example probe');
+	'activate a.example', 'load a.example probe', 'reload a.example probe',
+	'start', 'advance 0');
 
 sub probe_fields {
 	my ($lines) = @_;
@@ -139,7 +141,9 @@ for my $cap (@caps) {
 	my $text = join "\n", @$out;
 	my %bad = (config => qr/^bad config: capability switched off$/m,
 		components => qr/^bad components: capability switched off$/m,
-		reload => qr/^bad reload: capability switched off$/m);
+		reload => qr/^bad reload: capability switched off$/m,
+		start => qr/^bad start: capability switched off$/m,
+		timers => qr/^bad timers: capability switched off$/m);
 	for my $c (sort keys %bad) {
 		if ($c eq $cap) {
 			like($text, $bad{$c}, "without $cap: its command answers bad");
