@@ -34,20 +34,21 @@
 #   make bench-results   the same into results/bench.md, then RESULTS.md
 #   make sandbox-results what the driver sandbox costs per case, RESULTS.md
 #   make results         regenerate RESULTS.md from fresh runs
-#   make mutants         build each mutant of mutants/README.md (the reference
-#                        with -DML_MUTANT=N, build/mutants/N/) and run the
-#                        cases against it until one fails; last line
-#                        "mutants: K killed of N", fails if one survived
-#                        (mk/mutants.mk, tools/mutants)
-#   make mutants MUTANT=N   ... only mutant N
+#   make mutants         mutants generated from the source of ref/ (tools/mutagen),
+#                        each built in a copy and run against the cases that
+#                        execute its line until one fails; last line "mutants:
+#                        K killed, S survived, E equivalent of N generated
+#                        (score P%)", fails if one survived (mk/mutants.mk,
+#                        tools/mutants, mutants/README.md)
+#   make mutants MUTANTS_SAMPLE=N   ... a reproducible sample (MUTANTS_SEED)
 #   make mutants-results    make mutants into results/mutants.md, RESULTS.md
 #   make without        every case against the reference with each capability
 #                        switched off in turn (WITHOUT=X): passes or skips
 #                        (mk/without.mk)
-#   make uncovered       spec rules that no case names (fails if any);
+#   make uncovered       spec clauses that no case names (fails if any);
 #                        CASES= and the selection knobs: those cases only
 #   make rule-ids        rule ids cited in code and docs that spec/ lacks
-#   make spec-index      regenerate the rule -> cases index of spec/SPEC.md
+#   make spec-index      regenerate the clause -> cases index of spec/SPEC.md
 #   make fuzz            libFuzzer: regressions, then each harness for
 #                        FUZZ_SECONDS (default 60) (mk/fuzz.mk, fuzz/README.md)
 #   make fuzz-regress    every fuzz/regressions/H/* once
@@ -87,8 +88,8 @@
 #                           default: runner/sandbox.c, README.md "Sandbox")
 #   SANDBOX_EXPOSE=DIR:DIR  more folders a sandboxed driver may read
 #   WERROR=1                add -Werror (make test sets it)
-#   MUTANT=N[,N...]         make mutants: only these mutants
-#   MUTANT_JOBS=N           make mutants: mutants built and run at a time (2)
+#   MUTANTS_SAMPLE=N, MUTANTS_SEED=S, MUTANTS_ONLY=ID,..., MUTANTS_FILES=...,
+#   MUTANTS_JOBS=N (2), MUTANTS_TIMEOUT=S (5)   make mutants (mk/mutants.mk)
 #   V=1                     show full commands
 #   LUA_PC=lua5.4           pkg-config name of Lua
 #   BENCH_N, BENCH_RUNS, BENCH_SCALE, BENCH_QUICK=1, ...   make bench sizes

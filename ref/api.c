@@ -37,8 +37,14 @@ static void push_item_data(lua_State *L, int source, int item)
 }
 
 /* Push the string 'prefix' .. <value at key>, as Lua's '..' would. */
-static void push_concat(lua_State *L, const char *prefix, int key)
+static void push_concat(lua_State *L, const char *prefix, int key, int line,
+                        const char *local)
 {
+    /* Only strings and numbers concatenate; Prosody's error names the
+     * local and carries its line of moduleapi.lua. */
+    if (lua_type(L, key) != LUA_TSTRING && lua_type(L, key) != LUA_TNUMBER)
+        ml_raise_at(L, ML_SRC_MODULEAPI, line, "attempt to concatenate a %s "
+                    "value (local '%s')", luaL_typename(L, key), local);
     lua_pushstring(L, prefix);
     lua_pushvalue(L, key);
     lua_concat(L, 2);
@@ -254,8 +260,7 @@ static int api_hook_object_event(lua_State *L)
         lua_pushboolean(L, 1);
         lua_call(L, 5, 0);
         lua_settop(L, 5);
-        ml_object_add_handler(L, 2, 3, 4, 5);
-        return 0;
+        return ml_object_add_handler(L, 2, 3, 4, 5, LUA_MULTRET);
     }
     for (key = 2; key <= 4; key++) {
         lua_Number x;
@@ -274,8 +279,8 @@ static int api_hook_object_event(lua_State *L)
     lua_pushboolean(L, 1);
     lua_rawset(L, -3);
     lua_settop(L, 5);
-    ml_object_add_handler(L, 2, 3, 4, 5);
-    return 0;
+    /* Every value add_handler returns is returned (R-EV-15). */
+    return ml_object_add_handler(L, 2, 3, 4, 5, LUA_MULTRET);
 }
 
 /* Whether the table on top of the stack is empty. */
@@ -305,8 +310,8 @@ static int api_unhook_object_event(lua_State *L)
         if (set)
             lua_pushnil(L);
         lua_call(L, set ? 5 : 4, 0);
-        ml_object_remove_handler(L, 2, 3, 4);
-        return 0;
+        lua_settop(L, 4);
+        return ml_object_remove_handler(L, 2, 3, 4, LUA_MULTRET);
     }
     lua_pushvalue(L, 2);
     if (lua_rawget(L, 5) == LUA_TTABLE) {           /* 6 */
@@ -329,20 +334,20 @@ static int api_unhook_object_event(lua_State *L)
         }
     }
     lua_settop(L, 4);
-    ml_object_remove_handler(L, 2, 3, 4);
-    return 0;
+    return ml_object_remove_handler(L, 2, 3, 4, LUA_MULTRET);
 }
 
 /* self:hook_object_event(<events on top>, event, handler, priority) with
  * the method's own arguments 2..(1 + nargs). */
 static int hook_on(lua_State *L, int nargs)
 {
-    int i;
+    int i, top = lua_gettop(L) - 1;
 
     for (i = 0; i < nargs; i++)
         lua_pushvalue(L, 2 + i);
-    ml_method_call(L, 1, "hook_object_event", nargs + 1, 0);
-    return 0;
+    /* Prosody returns what self:hook_object_event returns (R-EV-15). */
+    ml_method_call(L, 1, "hook_object_event", nargs + 1, LUA_MULTRET);
+    return lua_gettop(L) - top;
 }
 
 /* R-EV-8: host events, global events for "*". */
@@ -375,14 +380,12 @@ static int api_wrap_object_event(lua_State *L)
 {
     lua_settop(L, 4);
     lua_getfield(L, 2, "wrappers");
-    if (!lua_toboolean(L, -1)) {
-        lua_pushliteral(L, "no wrappers");
-        return lua_error(L);
-    }
+    if (!lua_toboolean(L, -1))      /* Prosody's assert(), which adds its position */
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 119, "no wrappers");
     lua_pushvalue(L, 3);
     lua_pushvalue(L, 4);
-    ml_method_call(L, 1, "hook_object_event", 3, 0);
-    return 0;
+    ml_method_call(L, 1, "hook_object_event", 3, LUA_MULTRET);
+    return lua_gettop(L) - 4;
 }
 
 /* wrap_event(event, handler): wrap an event of the module's own events
@@ -393,8 +396,8 @@ static int api_wrap_event(lua_State *L)
     push_self_events(L, ml_self(L));
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
-    ml_method_call(L, 1, "wrap_object_event", 3, 0);
-    return 0;
+    ml_method_call(L, 1, "wrap_object_event", 3, LUA_MULTRET);
+    return lua_gettop(L) - 3;
 }
 
 static int api_unhook(lua_State *L)
@@ -403,8 +406,8 @@ static int api_unhook(lua_State *L)
     push_self_events(L, ml_self(L));
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
-    ml_method_call(L, 1, "unhook_object_event", 3, 0);
-    return 0;
+    ml_method_call(L, 1, "unhook_object_event", 3, LUA_MULTRET);
+    return lua_gettop(L) - 3;       /* what unhook_object_event returned */
 }
 
 /* The handler hook_tag installs: handler(data.origin, data.stanza, data). */
@@ -432,6 +435,15 @@ static int api_hook_tag(lua_State *L)
         self_log(L, "warn", ML_TOK_HOOK_TAG_PARAMETERS, 0);
         return 0;
     }
+    /* "stanza/"..(xmlns and (xmlns..":") or "")..name, moduleapi.lua:109:
+     * each operand must concatenate. */
+    if (lua_toboolean(L, 2) && lua_type(L, 2) != LUA_TSTRING &&
+        lua_type(L, 2) != LUA_TNUMBER)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 109, "attempt to concatenate "
+                           "a %s value (local 'xmlns')", luaL_typename(L, 2));
+    if (lua_type(L, 3) != LUA_TSTRING && lua_type(L, 3) != LUA_TNUMBER)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 109, "attempt to concatenate "
+                           "a %s value (local 'name')", luaL_typename(L, 3));
     lua_pushliteral(L, "stanza/");
     if (lua_toboolean(L, 2)) {
         lua_pushvalue(L, 2);
@@ -470,13 +482,17 @@ static int api_add_item(lua_State *L)
         lua_pop(L, 1);
         lua_newtable(L);
     }
+    if (lua_isnil(L, 2))            /* self.items[key] = ..., moduleapi.lua:315 */
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 315, "table index is nil");
+    if (lua_type(L, 2) == LUA_TNUMBER && lua_tonumber(L, 2) != lua_tonumber(L, 2))
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 315, "table index is NaN");
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 5);
     lua_settable(L, 4);
     n = luaL_len(L, 5);
     lua_pushvalue(L, 3);
     lua_seti(L, 5, n + 1);
-    push_concat(L, "item-added/", 2);
+    push_concat(L, "item-added/", 2, 317, "key");
     push_item_data(L, 1, 3);
     ml_method_call(L, 1, "fire_event", 2, 0);
     return 0;
@@ -522,7 +538,7 @@ static int api_remove_item(lua_State *L)
         lua_pushvalue(L, 2);
         lua_gettable(L, -2);
         table_remove(L, lua_gettop(L), i);
-        push_concat(L, "item-removed/", 2);
+        push_concat(L, "item-removed/", 2, 324, "key");
         push_item_data(L, 1, 3);
         ml_method_call(L, 1, "fire_event", 2, 0);
         lua_pushvalue(L, 3);
@@ -631,10 +647,10 @@ static int api_handle_items(lua_State *L)
     lua_Integer i;
 
     lua_settop(L, 5);
-    push_concat(L, "item-added/", 2);
+    push_concat(L, "item-added/", 2, 337, "item_type");
     lua_pushvalue(L, 3);
     ml_method_call(L, 1, "hook", 2, 0);
-    push_concat(L, "item-removed/", 2);
+    push_concat(L, "item-removed/", 2, 338, "item_type");
     lua_pushvalue(L, 4);
     ml_method_call(L, 1, "hook", 2, 0);
     if (lua_isboolean(L, 5) && !lua_toboolean(L, 5))
@@ -695,7 +711,7 @@ static int api_add_extension(lua_State *L)
 static int api_provides(lua_State *L)
 {
     size_t name_len, item_len, i;
-    const char *name = luaL_checklstring(L, 2, &name_len);
+    const char *name;
     const char *item_name;
 
     lua_settop(L, 3);
@@ -713,10 +729,24 @@ static int api_provides(lua_State *L)
         }
         lua_settop(L, 3);
     }
+    /* Prosody indexes the item: any value but a table or a string fails
+     * at `item.name`; a string (whose name reads as nil) when its name is
+     * stored (R-ITEM-7). */
+    if (!lua_istable(L, 3) && lua_type(L, 3) != LUA_TSTRING)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 354, "attempt to index a %s "
+                           "value (local 'item')", luaL_typename(L, 3));
     lua_getfield(L, 3, "name");
     if (!lua_toboolean(L, -1)) {
         luaL_Buffer b;
 
+        /* name:gsub(...) at moduleapi.lua:358 (R-ITEM-7). */
+        if (lua_istable(L, 2))
+            return ml_raise_at(L, ML_SRC_MODULEAPI, 358, "attempt to call a "
+                               "nil value (method 'gsub')");
+        if (lua_type(L, 2) != LUA_TSTRING)
+            return ml_raise_at(L, ML_SRC_MODULEAPI, 358, "attempt to index a "
+                               "%s value (local 'name')", luaL_typename(L, 2));
+        name = lua_tolstring(L, 2, &name_len);
         lua_getfield(L, 1, "name");                 /* 5 */
         item_name = lua_tolstring(L, 5, &item_len);
         if (!item_name)
@@ -734,11 +764,18 @@ static int api_provides(lua_State *L)
                             item_len - name_len - 1);
         else
             lua_pushvalue(L, 5);
+        if (lua_type(L, 3) == LUA_TSTRING)
+            return ml_raise_at(L, ML_SRC_MODULEAPI, 361, "attempt to index "
+                               "a string value (local 'item')");
         lua_setfield(L, 3, "name");
     }
     lua_settop(L, 3);
     lua_getfield(L, 1, "name");
     lua_setfield(L, 3, "_provided_by");
+    /* name.."-provider" at moduleapi.lua:364. */
+    if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 364, "attempt to concatenate "
+                           "a %s value (local 'name')", luaL_typename(L, 2));
     lua_pushvalue(L, 2);
     lua_pushliteral(L, "-provider");
     lua_concat(L, 2);
@@ -940,15 +977,22 @@ static void depends_loaded(lua_State *L)
         lua_pushliteral(L, "unknown error");
         lua_replace(L, 5);
     }
+    /* Prosody calls err:gsub(): a table has no such method, other
+     * non-strings cannot be indexed (R-DEP-5). */
+    if (lua_istable(L, 5))
+        ml_raise_at(L, ML_SRC_MODULEAPI, 167, "attempt to call a nil value "
+                    "(method 'gsub')");
+    if (lua_type(L, 5) != LUA_TSTRING)
+        ml_raise_at(L, ML_SRC_MODULEAPI, 167, "attempt to index a %s value",
+                    luaL_typename(L, 5));
     err = lua_tolstring(L, 5, &len);
-    if (!err || lua_type(L, 5) != LUA_TSTRING)
-        luaL_error(L, "attempt to index a %s value", luaL_typename(L, 5));
     luaL_buffinit(L, &b);
     for (p = err; p < err + len; p++)
         luaL_addchar(&b, *p == '-' ? ' ' : *p);
-    luaL_pushresult(&b);
+    luaL_pushresult(&b);                           /* 6 */
+    luaL_tolstring(L, 2, NULL);                     /* 7: "%s" of the name */
     ml_raise_at(L, ML_SRC_MODULEAPI, 167, ml_token(ML_TOK_DEPENDENCY_FAILED),
-                lua_tostring(L, 2), lua_tostring(L, -1));
+                lua_tostring(L, 7), lua_tostring(L, 6));
 }
 
 /* The end of depends(): self.dependencies[name] = true (and, 13.0.1,
@@ -1015,7 +1059,9 @@ static int api_depends(lua_State *L)
                            ml_token(ML_TOK_DEPENDENCY_DISABLED),
                            lua_tostring(L, -1));
     }
-    luaL_checkstring(L, 2);
+    /* The name is used as it is, as Prosody does (R-DEP-15): nil or false
+     * reach load's insufficient-parameters, another non-string its
+     * concatenation error. */
     lua_settop(L, 2);
     lua_getfield(L, 1, "dependencies");
     if (!lua_toboolean(L, 3)) {
@@ -1070,7 +1116,7 @@ static int api_shared(lua_State *L)
 {
     struct ml *ml = ml_self(L);
     size_t len, i;
-    const char *path = luaL_checklstring(L, 2, &len);
+    const char *path;
     int slashes = 0;
 
     lua_settop(L, 2);
@@ -1080,6 +1126,12 @@ static int api_shared(lua_State *L)
         lua_setfield(L, 1, "shared_data");
     }
     lua_settop(L, 2);
+    /* Prosody calls path:sub(): only a string has it, a number too is
+     * refused (R-SHAREDDATA-1). */
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return ml_raise_at(L, ML_SRC_MODULEAPI, 175, "attempt to index a %s "
+                           "value (local 'path')", luaL_typename(L, 2));
+    path = lua_tolstring(L, 2, &len);
     if (len == 0 || path[0] != '/') {
         for (i = 0; i < len; i++)
             slashes += path[i] == '/';
@@ -1341,6 +1393,11 @@ static int api_get_option_path(lua_State *L)
 /* ---- metrics (statsmanager with statistics disabled, as in 0.12.3's
  * default configuration) ---- */
 
+/* Registry keys (their addresses) of the measure function and the metric
+ * dummy: one of each per server, as statsmanager has (R-HELPER-3,
+ * R-HELPER-4). */
+static const char measure_key, metric_key;
+
 /* The measure function of a server without statistics: returns itself. */
 static int stats_measure(lua_State *L)
 {
@@ -1362,10 +1419,17 @@ static int api_measure(lua_State *L)
     lua_pushvalue(L, 4);
     lua_setfield(L, -2, "conf");
     ml_method_call(L, 1, "add_item", 2, 0);
-    lua_pushnil(L);
-    lua_pushcclosure(L, stats_measure, 1);
-    lua_pushvalue(L, -1);
-    lua_setupvalue(L, -2, 1);
+    /* R-HELPER-3: statsmanager's one measure function, made once per
+     * server and kept in the registry. */
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &measure_key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        lua_pushcclosure(L, stats_measure, 1);
+        lua_pushvalue(L, -1);
+        lua_setupvalue(L, -2, 1);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &measure_key);
+    }
     return 1;
 }
 
@@ -1391,21 +1455,31 @@ static int api_metric(lua_State *L)
 {
     lua_settop(L, 7);
     lua_getfield(L, 1, "host");
-    if (!ml_is_star(L, 8) && lua_type(L, 6) != LUA_TTABLE &&
+    /* R-HELPER-4: 13.0.1 no longer raises for label keys that are not a
+     * list. */
+    if (!ml_self(L)->release13 && !ml_is_star(L, 8) &&
+        lua_type(L, 6) != LUA_TTABLE &&
         lua_type(L, 6) != LUA_TSTRING &&
         luaL_getmetafield(L, 6, "__len") == LUA_TNIL)
         return ml_raise_at(L, ML_SRC_ARRAY, 212, "attempt to get length of "
                            "a %s value (local 'ina')", luaL_typename(L, 6));
     lua_settop(L, 7);
-    lua_newtable(L);                                /* 8: the dummy */
-    lua_createtable(L, 0, 3);
-    lua_pushcfunction(L, dummy_self);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, dummy_self);
-    lua_setfield(L, -2, "__call");
-    lua_pushcfunction(L, dummy_drop);
-    lua_setfield(L, -2, "__newindex");
-    lua_setmetatable(L, 8);
+    /* R-HELPER-4: statsmanager's one dummy, made once per server and
+     * kept in the registry. */
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &metric_key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_newtable(L);                            /* 8: the dummy */
+        lua_createtable(L, 0, 3);
+        lua_pushcfunction(L, dummy_self);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, dummy_self);
+        lua_setfield(L, -2, "__call");
+        lua_pushcfunction(L, dummy_drop);
+        lua_setfield(L, -2, "__newindex");
+        lua_setmetatable(L, 8);
+        lua_pushvalue(L, 8);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &metric_key);
+    }
     lua_pushliteral(L, "metric");
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, 3);

@@ -177,19 +177,39 @@ static int push_entry(lua_State *L, int events, int name)
     return LUA_TTABLE;
 }
 
+/* The error Lua raises for a table key at 'idx' that cannot be one, or
+ * NULL when the key is fine. */
+static const char *key_error(lua_State *L, int idx)
+{
+    if (lua_isnil(L, idx))
+        return "table index is nil";
+    if (lua_type(L, idx) == LUA_TNUMBER &&
+        lua_tonumber(L, idx) != lua_tonumber(L, idx))
+        return "table index is NaN";
+    return NULL;
+}
+
 /*
  * add_handler(name, handler, priority): register 'handler' for 'name'
  * with 'priority' (stack index, 0 for none; a nil or false priority means
  * 0). Registering the same function again replaces its priority and
- * keeps its place among equal priorities (R-EV-4). Raises "index is nil"
- * for a nil name or handler, as a Lua table would.
+ * keeps its place among equal priorities (R-EV-4). Raises util.events'
+ * "table index is nil" (or NaN) for such a name or handler, with its line.
  */
 static void core_add(lua_State *L, int events, int name, int handler,
                      int prio)
 {
     struct ml_events *ev = lua_touserdata(L, events);
+    int found = push_entry(L, events, name) != LUA_TNIL;
 
-    if (push_entry(L, events, name) == LUA_TNIL) {
+    /* util.events' add_handler stores map[handler] (events.lua:47, or :49
+     * for a new event) and then event_map[event] (:50, new event only). */
+    if (key_error(L, handler))
+        ml_raise_at(L, ML_SRC_EVENTS, found ? 47 : 49, "%s",
+                    key_error(L, handler));
+    if (!found && key_error(L, name))
+        ml_raise_at(L, ML_SRC_EVENTS, 50, "%s", key_error(L, name));
+    if (!found) {
         lua_pop(L, 1);
         lua_createtable(L, 3, 0);
         lua_newtable(L);
@@ -676,6 +696,10 @@ static void push_wrapper_array(lua_State *L, int events, int name,
  * name false. */
 static void add_wrapper(lua_State *L, int events, int name, int wrapper)
 {
+    /* wrappers[event_name] = {} at events.lua:124 */
+    if (!(lua_isboolean(L, name) && !lua_toboolean(L, name)) &&
+        key_error(L, name))
+        ml_raise_at(L, ML_SRC_EVENTS, 124, "%s", key_error(L, name));
     push_wrapper_array(L, events, name, true);
     lua_pushvalue(L, wrapper);
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
@@ -811,12 +835,14 @@ int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k)
  * through the object's own add_handler field otherwise (a wrappers
  * table, a module's own object). 'prio' may be 0.
  */
-void ml_object_add_handler(lua_State *L, int object, int name, int handler,
-                           int prio)
+int ml_object_add_handler(lua_State *L, int object, int name, int handler,
+                          int prio, int nresults)
 {
+    int top = lua_gettop(L);
+
     if (ml_events_is(L, object)) {
         ml_events_add(L, object, name, handler, prio);
-        return;
+        return 0;                   /* util.events' add_handler returns nothing */
     }
     lua_getfield(L, object, "add_handler");
     lua_pushvalue(L, name);
@@ -825,21 +851,25 @@ void ml_object_add_handler(lua_State *L, int object, int name, int handler,
         lua_pushvalue(L, prio);
     else
         lua_pushnil(L);
-    lua_call(L, 3, 0);
+    lua_call(L, 3, nresults);
+    return lua_gettop(L) - top;
 }
 
 /* object.remove_handler(name, handler), as ml_object_add_handler. */
-void ml_object_remove_handler(lua_State *L, int object, int name,
-                              int handler)
+int ml_object_remove_handler(lua_State *L, int object, int name, int handler,
+                             int nresults)
 {
+    int top = lua_gettop(L);
+
     if (ml_events_is(L, object)) {
         ml_events_remove(L, object, name, handler);
-        return;
+        return 0;
     }
     lua_getfield(L, object, "remove_handler");
     lua_pushvalue(L, name);
     lua_pushvalue(L, handler);
-    lua_call(L, 2, 0);
+    lua_call(L, 2, nresults);
+    return lua_gettop(L) - top;
 }
 
 /* Push the core of the events object that the running function is bound

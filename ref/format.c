@@ -284,9 +284,14 @@ int ml_format(lua_State *L)
     const char *fmt;
     luaL_Buffer b;
 
+    /* Prosody runs formatstring:gsub(...) at format.lua:59: a table has
+     * no such method, other non-strings cannot be indexed. */
+    if (lua_istable(L, 1))
+        return ml_raise_at(L, ML_SRC_FORMAT, 59, "attempt to call a nil "
+                           "value (method 'gsub')");
     if (n < 0 || lua_type(L, 1) != LUA_TSTRING)
-        return luaL_error(L, "attempt to index a %s value (local "
-                          "'formatstring')", luaL_typename(L, 1));
+        return ml_raise_at(L, ML_SRC_FORMAT, 59, "attempt to index a %s "
+                           "value (local 'formatstring')", luaL_typename(L, 1));
     fmt = lua_tolstring(L, 1, &len);
     /* Arguments live at 2..; room for one per specifier. */
     ml_checkstack(L, (int)(len / 2) + 10);

@@ -253,11 +253,9 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
         push_fail(L, ML_TOK_UNKNOWN_HOST);              /* R-LOAD-2 */
         return;
     }
-    if (lua_type(L, name) == LUA_TNUMBER) {
-        /* A number names the module as its decimal text does (the
-         * logger and file names concatenate it); converted in place. */
-        lua_tolstring(L, name, NULL);
-    } else if (lua_type(L, name) != LUA_TSTRING) {
+    /* A number stays a number (R-DEP-15): the logger and file names
+     * concatenate its text, the maps keep it apart from that text. */
+    if (lua_type(L, name) != LUA_TSTRING && lua_type(L, name) != LUA_TNUMBER) {
         /* Found in no map, then concatenated into the logger name. */
         ml_raise_at(L, ML_SRC_MODULEMANAGER, 213, "attempt to concatenate a "
                     "%s value (local 'module_name')", luaL_typename(L, name));
@@ -361,7 +359,7 @@ static void remove_hook(lua_State *L, int object, int event, int handler)
     if (!ml_is_indexable(L, object))
         ml_raise_at(L, ML_SRC_MODULEMANAGER, 153, "attempt to index a %s "
                     "value (local 'object')", luaL_typename(L, object));
-    ml_object_remove_handler(L, object, event, handler);
+    ml_object_remove_handler(L, object, event, handler, 0);
 }
 
 /*

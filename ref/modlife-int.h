@@ -182,6 +182,7 @@ enum ml_source {
     ML_SRC_USERMANAGER,         /* core/usermanager.lua */
     ML_SRC_SERVER_EPOLL,        /* net/server_epoll.lua */
     ML_SRC_ARRAY,               /* util/array.lua */
+    ML_SRC_FORMAT,              /* util/format.lua */
     ML_SRC_STORAGEMANAGER,      /* core/storagemanager.lua */
 };
 
@@ -210,10 +211,10 @@ int ml_events_fire(lua_State *L, int events, int name, int data);
 int ml_events_fire_k(lua_State *L, int events, int name, int data,
                      lua_KFunction k);
 int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k);
-void ml_object_add_handler(lua_State *L, int object, int name, int handler,
-                           int prio);
-void ml_object_remove_handler(lua_State *L, int object, int name,
-                              int handler);
+int ml_object_add_handler(lua_State *L, int object, int name, int handler,
+                          int prio, int nresults);
+int ml_object_remove_handler(lua_State *L, int object, int name, int handler,
+                             int nresults);
 
 /* ---- host.c ---- */
 
@@ -322,7 +323,6 @@ void ml_timer_add_module(lua_State *L, struct ml *ml, int timer,
 void ml_timer_stop(lua_State *L, struct ml *ml, lua_Integer id);
 void ml_timer_reschedule(lua_State *L, struct ml *ml, lua_Integer id,
                          double delay);
-void ml_ready_schedule(lua_State *L, struct ml *ml, int f);
 void ml_ready_after_load(lua_State *L, struct ml *ml, int env);
 
 /* ---- lifecycle.c ---- */

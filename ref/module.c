@@ -8,6 +8,7 @@
  * map). A host's map is shared by the host ('hosts[h].modules') and by
  * 'modulemap' once linked, hence the reference count.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "modlife-int.h"
@@ -52,12 +53,47 @@ void ml_modmap_unref(struct ml *ml, struct ml_modmap *map)
     free(map);
 }
 
-/* The key bytes of the string at 'idx', or NULL if it is not a string. */
-static const char *key_at(lua_State *L, int idx, size_t *len)
+/* Room for a number's key: NUL, a tag and lua_Number's "%.17g" text. */
+#define KEY_NUMBER_MAX 40
+
+/*
+ * The key bytes of the name at 'idx': a string's own bytes, or for a
+ * number a NUL byte, 'i' or 'f' and its text in 'buf', since Prosody's
+ * maps are Lua tables where the number 123 and the string "123" are two
+ * keys (module:depends(123), R-DEP-15) and 2.0 is the key 2. No module
+ * name that can load starts with NUL. NULL for any other type.
+ */
+static const char *key_at(lua_State *L, int idx, size_t *len,
+                          char buf[KEY_NUMBER_MAX])
 {
-    if (lua_type(L, idx) != LUA_TSTRING)
+    lua_Integer i;
+    int isint, n;
+
+    if (lua_type(L, idx) == LUA_TSTRING)
+        return lua_tolstring(L, idx, len);
+    if (lua_type(L, idx) != LUA_TNUMBER)
         return NULL;
-    return lua_tolstring(L, idx, len);
+    i = lua_tointegerx(L, idx, &isint);
+    if (isint)
+        n = snprintf(buf, KEY_NUMBER_MAX, "%ci" LUA_INTEGER_FMT, 0,
+                     (LUAI_UACINT)i);
+    else
+        n = snprintf(buf, KEY_NUMBER_MAX, "%cf%.17g", 0,
+                     (double)lua_tonumber(L, idx));
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Push the name whose key is [key, key+len): the inverse of key_at. */
+static void push_name(lua_State *L, const char *key, size_t len)
+{
+    if (len > 2 && key[0] == '\0') {
+        lua_pushlstring(L, key + 2, len - 2);
+        if (lua_stringtonumber(L, lua_tostring(L, -1)))
+            lua_remove(L, -2);
+        return;
+    }
+    lua_pushlstring(L, key, len);
 }
 
 /*
@@ -67,7 +103,8 @@ static const char *key_at(lua_State *L, int idx, size_t *len)
 struct ml_modmap *ml_modmap_at(lua_State *L, struct ml *ml, int host)
 {
     size_t len;
-    const char *key = key_at(L, host, &len);
+    char buf[KEY_NUMBER_MAX];
+    const char *key = key_at(L, host, &len, buf);
 
     return key ? ml_map_get(&ml->modmaps, key, len) : NULL;
 }
@@ -97,7 +134,8 @@ void ml_modmap_link(lua_State *L, struct ml *ml, int host,
                     struct ml_modmap *map)
 {
     size_t len;
-    const char *key = key_at(L, host, &len);
+    char buf[KEY_NUMBER_MAX];
+    const char *key = key_at(L, host, &len, buf);
 
     if (!key)
         luaL_error(L, "host name is not a string");
@@ -113,7 +151,8 @@ void ml_modmap_link(lua_State *L, struct ml *ml, int host,
 void ml_modmap_drop(lua_State *L, struct ml *ml, int host)
 {
     size_t len;
-    const char *key = key_at(L, host, &len);
+    char buf[KEY_NUMBER_MAX];
+    const char *key = key_at(L, host, &len, buf);
 
     if (key)
         ml_modmap_unref(ml, ml_map_remove(&ml->modmaps, key, len));
@@ -137,7 +176,8 @@ void ml_modmaps_release(struct ml *ml)
 bool ml_module_push(lua_State *L, struct ml_modmap *map, int name)
 {
     size_t len;
-    const char *key = key_at(L, name, &len);
+    char buf[KEY_NUMBER_MAX];
+    const char *key = key_at(L, name, &len, buf);
     struct ml_instance *instance;
 
     if (!key)
@@ -156,7 +196,8 @@ bool ml_module_push(lua_State *L, struct ml_modmap *map, int name)
 void ml_module_set(lua_State *L, struct ml_modmap *map, int name, int env)
 {
     size_t len;
-    const char *key = key_at(L, name, &len);
+    char buf[KEY_NUMBER_MAX];
+    const char *key = key_at(L, name, &len, buf);
     struct ml_instance *instance;
     int ref;
 
@@ -185,7 +226,8 @@ void ml_module_set(lua_State *L, struct ml_modmap *map, int name, int env)
 void ml_module_clear(lua_State *L, struct ml_modmap *map, int name)
 {
     size_t len;
-    const char *key = key_at(L, name, &len);
+    char buf[KEY_NUMBER_MAX];
+    const char *key = key_at(L, name, &len, buf);
     struct ml_instance *instance;
 
     if (!key)
@@ -209,12 +251,21 @@ void ml_module_names(lua_State *L, struct ml_modmap *map)
     void *value;
     lua_Integer n = 0;
 
+    lua_Integer i;
+
     lua_createtable(L, (int)map->entries.count, 0);
     while ((pos = ml_map_next(&map->entries, pos, &key, &len, &value)) != 0) {
         lua_pushlstring(L, key, len);
         lua_rawseti(L, -2, ++n);
     }
     ml_sort_by_string(L, lua_gettop(L), 0);
+    for (i = 1; i <= n; i++) {      /* number keys back to numbers */
+        lua_rawgeti(L, -1, i);
+        key = lua_tolstring(L, -1, &len);
+        push_name(L, key, len);
+        lua_rawseti(L, -3, i);
+        lua_pop(L, 1);
+    }
 }
 
 /*

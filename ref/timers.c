@@ -194,55 +194,80 @@ void ml_timer_add_module(lua_State *L, struct ml *ml, int timer, double delay)
 
 /* ---- 13.0.1: prosody.started, on_ready, once, module.ready ---- */
 
-/* A ready callback's run: f(nil), its error dropped with the rejected
- * promise nobody reads (R-READY-4). Upvalue 1: f. */
+/* A new promise in state 'state' (util.promise's _state). */
+static void push_promise(lua_State *L, const char *state)
+{
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, state);
+    lua_setfield(L, -2, "_state");
+    luaL_setmetatable(L, "modlife.promise");
+}
+
+/* tostring(promise): "promise (pending)", as util.promise writes it. */
+static int promise_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "_state");
+    lua_pushfstring(L, "promise (%s)", lua_isstring(L, -1)
+                                           ? lua_tostring(L, -1) : "invalid");
+    return 1;
+}
+
+/* A ready callback's run: f(nil), then the promise next() returned is
+ * fulfilled, or rejected with an error that nobody reads (R-READY-4).
+ * Upvalues: f, that promise. */
 static int ready_timer(lua_State *L)
 {
+    int status;
+
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushnil(L);
-    if (ml_pcall_traceback(L, 1, 0) != LUA_OK)
-        lua_pop(L, 1);
+    status = ml_pcall_traceback(L, 1, 0);
+    lua_pushstring(L, status == LUA_OK ? "fulfilled" : "rejected");
+    lua_setfield(L, lua_upvalueindex(2), "_state");
     return 0;
 }
 
-/* prosody.started:next(f) for the function at 'f': before start, kept
- * for the start's first pass over the timers; after it, a timer at +0
- * (R-READY-2: each next() is a promise whose executor is a timer). */
-void ml_ready_schedule(lua_State *L, struct ml *ml, int f)
+/* prosody.started:next(f) for the function at 'f' and the promise at
+ * 'promise' that next() returns: before start, kept for the start's
+ * first pass over the timers; after it, a timer at +0 (R-READY-2: each
+ * next() is a promise whose executor is a timer). */
+static void schedule(lua_State *L, struct ml *ml, int f, int promise)
 {
     f = lua_absindex(L, f);
+    promise = lua_absindex(L, promise);
+    lua_pushvalue(L, f);
+    lua_pushvalue(L, promise);
+    lua_pushcclosure(L, ready_timer, 2);
     if (ml->started) {
-        lua_pushvalue(L, f);
-        lua_pushcclosure(L, ready_timer, 1);
         ml_timer_add(L, ml, -1, 0);
         lua_pop(L, 1);
         return;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_ready);
-    lua_pushvalue(L, f);
+    lua_insert(L, -2);
     lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
     lua_pop(L, 1);
 }
 
-/* promise:next(f): f as a ready callback; returns another promise. Only
- * what R-START-3 and R-READY-5 need: the promise a callback returns, the
- * values that chained promises pass on, and catch() are not modelled. */
+/* promise:next(f): f as a ready callback; returns another promise,
+ * pending until f has run. Only what R-START-3 and R-READY-5 need: the
+ * values that chained promises pass on, and catch()'s handler, are not
+ * modelled (a callback given to a chained promise runs as a ready
+ * callback too). */
 static int promise_next(lua_State *L)
 {
     struct ml *ml = lua_touserdata(L, lua_upvalueindex(1));
 
+    push_promise(L, "pending");
     if (lua_type(L, 2) == LUA_TFUNCTION)
-        ml_ready_schedule(L, ml, 2);
-    lua_newtable(L);
-    luaL_setmetatable(L, "modlife.promise");
+        schedule(L, ml, 2, -1);
     return 1;
 }
 
-/* promise:catch(f): nothing is ever rejected here. */
+/* promise:catch(f): a promise that stays pending; f never runs. */
 static int promise_catch(lua_State *L)
 {
-    lua_newtable(L);
-    luaL_setmetatable(L, "modlife.promise");
+    push_promise(L, "pending");
     return 1;
 }
 
@@ -313,13 +338,14 @@ void ml_timers_init(lua_State *L, struct ml *ml, int prosody)
     luaL_newmetatable(L, "modlife.promise");
     lua_pushliteral(L, "promise");
     lua_setfield(L, -2, "__name");
+    lua_pushcfunction(L, promise_tostring);
+    lua_setfield(L, -2, "__tostring");
     lua_newtable(L);
     lua_pushlightuserdata(L, ml);
     luaL_setfuncs(L, promise_methods, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
-    lua_newtable(L);
-    luaL_setmetatable(L, "modlife.promise");
+    push_promise(L, "pending");
     lua_setfield(L, prosody, "started");
     lua_rawgeti(L, LUA_REGISTRYINDEX, ml->ref_methods);
     lua_pushcfunction(L, api_on_ready);
@@ -363,11 +389,21 @@ static int timers_entry(lua_State *L)
         n = (lua_Integer)luaL_len(L, 2);
         for (i = 1; i <= n; i++) {
             lua_rawgeti(L, 2, i);
-            ml_ready_schedule(L, ml, -1);
+            ml_timer_add(L, ml, -1, 0);
             lua_pop(L, 1);
         }
         lua_newtable(L);
         lua_rawseti(L, LUA_REGISTRYINDEX, ml->ref_ready);
+        if (ml->release13) {
+            /* R-START-3: resolved, the server being running */
+            lua_getglobal(L, "prosody");
+            lua_getfield(L, -1, "started");
+            if (lua_type(L, -1) == LUA_TTABLE) {
+                lua_pushliteral(L, "fulfilled");
+                lua_setfield(L, -2, "_state");
+            }
+            lua_settop(L, 2);
+        }
     }
     lua_pushboolean(L, run_timers(L, ml, a->seconds));
     return 1;

@@ -86,6 +86,7 @@ static const char *const sources[] = {
     [ML_SRC_USERMANAGER] = "/usr/lib/prosody/core/usermanager.lua",
     [ML_SRC_SERVER_EPOLL] = "/usr/lib/prosody/net/server_epoll.lua",
     [ML_SRC_ARRAY] = "/usr/lib/prosody/util/array.lua",
+    [ML_SRC_FORMAT] = "/usr/lib/prosody/util/format.lua",
     [ML_SRC_STORAGEMANAGER] = "/usr/lib/prosody/core/storagemanager.lua",
 };
 

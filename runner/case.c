@@ -166,7 +166,19 @@ static bool is_rule_id(const char *s, size_t n)
 		i++;
 		digits++;
 	}
-	return digits && i == n;
+	if (!digits)
+		return false;
+	/* R-AREA-N.k names clause k of rule R-AREA-N (SPEC.md). */
+	if (i < n && s[i] == '.') {
+		digits = 0;
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			digits++;
+		}
+		return digits && i == n;
+	}
+	return i == n;
 }
 
 static bool is_module_name(const char *s, size_t n)
@@ -368,8 +380,8 @@ static int check_header(struct parser *p, const unsigned *seen,
 		n = strcspn(q, " ");
 		if (!is_rule_id(q, n))
 			return fail(p, seen[2],
-				    "bad rule id '%.*s' (expected R-AREA-N, "
-				    "e.g. R-SHARED-2)", (int)n, q);
+				    "bad rule id '%.*s' (expected R-AREA-N or "
+				    "R-AREA-N.k, e.g. R-SHARED-10.2)", (int)n, q);
 		q += n;
 		if (*q)
 			q++;

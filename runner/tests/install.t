@@ -46,6 +46,9 @@ ok($n && $n > 200, "... every installed case passed (" . ($n // 0) . ')');
 
 # The options of make check.
 my $wrong = "$tmp/elsewhere/wrong";
+# It runs the installed reference by a path not on its command line: the
+# sandbox (runner/sandbox.c) must be told to show it.
+$ENV{MODLIFE_SANDBOX_EXPOSE} = "$p/bin";
 open my $w, '>', $wrong or die $!;
 print $w "#!/bin/sh\nexec $p/bin/modlife-ref \"\$@\" | sed -u 's/^ok true\$/ok false/'\n";
 close $w;

@@ -61,7 +61,7 @@ my %cases = (
 	'shared/one' => "rules: R-A-1\ntags: quirk seed\n",
 	'shared/two' => "rules: R-A-2 R-B-1\nneeds: reload\n",
 	'unload/three' => "rules: R-B-1\ntags: seed\n",
-	'unload/four-x' => "rules: R-C-1\ntags: slow\nneeds: config items\n",
+	'unload/four-x' => "rules: R-C-1 R-B-2.3\ntags: slow\nneeds: config items\n",
 );
 for my $k (sort keys %cases) {
 	(my $id = $k) =~ s{.*/}{};
@@ -85,6 +85,9 @@ my @t = (
 	[ '--notag quirk', 'two four-x three', '--notag' ],
 	[ '--notag quirk,slow', 'two three', '--notag: none of a list' ],
 	[ '--rule R-B-1', 'two three', '--rule' ],
+	[ '--rule R-B-2', 'four-x', '--rule: a rule selects its clauses (R-B-2.3)' ],
+	[ '--rule R-B-2.3', 'four-x', '--rule: a clause' ],
+	[ '--rule R-B-1.1', 'two three', '--rule: clause 1 is the bare rule id' ],
 	[ '--area shared --notag quirk', 'two', 'options combine' ],
 	[ '--tag seed --rule R-B-1 --area unload', 'three', '... all of them' ],
 );
@@ -120,7 +123,7 @@ unlike($out, qr/Result: PASS/, '... without running anything');
 ($rc, $out) = make("list CASES='@all'");
 is($rc, 0, 'make list exits 0');
 like($out, qr/^id\s+area\s+rules\s+tags\s+needs$/m, 'make list: a header');
-like($out, qr/^four-x\s+unload\s+R-C-1\s+slow\s+config items$/m, '... a row per case, needs last');
+like($out, qr/^four-x\s+unload\s+R-C-1 R-B-2\.3\s+slow\s+config items$/m, '... a row per case, needs last');
 like($out, qr/^two\s+shared\s+R-A-2 R-B-1\s+reload$/m, '... empty tags stay a column');
 like($out, qr/^4 cases$/m, '... and a count');
 ($rc, $out) = make("list CASES='@all' NOTAG=seed");
@@ -195,10 +198,14 @@ like($out, qr/^2 cases$/m, 'make list NOTAG=: the selection');
 		or diag($out);
 	like($out, qr/^own\s+0\s+1\s+0\s+0$/m, '... and a case outside cases/ has its folder as area');
 	(my $ok = $case) =~ s/norule/goodrule/;
-	write_file($ok, "id: goodrule\ntitle: t\nrules: R-PERHOST-1\n\n" .
+	write_file($ok, "id: goodrule\ntitle: t\nrules: R-PERHOST-1 R-PERHOST-9.2\n\n" .
 		"=== transcript\n> activate a.example\nevent * host-activated a.example\nok true\n");
 	($rc, $out) = make("check CASES=$ok RULES=spec/rules");
-	is($rc, 0, '... one naming defined rules passes') or diag($out);
+	is($rc, 0, '... one naming defined rules and a clause of one passes') or diag($out);
+	write_file($case, "id: norule\ntitle: t\nrules: R-NOPE-99.2\n\n" .
+		"=== transcript\n> activate a.example\nevent * host-activated a.example\nok true\n");
+	($rc, $out) = make("check CASES=$case RULES=spec/rules");
+	like($out, qr/norule\.case:3: rule R-NOPE-99\.2 is not defined/, '... a clause of an undefined rule fails');
 }
 
 # --- make bless: the reference records, real Prosody judges --------------------

@@ -19,6 +19,7 @@ my %bad = (
 	'repeated-key' => [4, qr/header key 'title' repeated \(first at line 2\)/],
 	'bad-rule' => [3, qr/bad rule id 'R-lower-2'/],
 	'bad-rule-number' => [3, qr/bad rule id 'R-SELFTEST-x'/],
+	'bad-clause' => [3, qr/bad rule id 'R-SELFTEST-2\.'/],
 	'bad-header-line' => [4, qr/expected a header line/],
 	'bad-module-name' => [5, qr/bad module name '\.\.\/evil'/],
 	'empty-module-name' => [5, qr/bad module name ''/],
@@ -118,11 +119,11 @@ is(`$RUN --list ${\ case_file('basic')} ${\ case_file('modules')}`,
 my $tmp = tempdir('mlr-list.XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$tmp/shared";
 open my $f, '>', "$tmp/shared/spaced.case" or die $!;
-print $f "# comment\nid: spaced\ntitle:  Words  \nrules:   R-A-1\tR-BB-22  \n" .
+print $f "# comment\nid: spaced\ntitle:  Words  \nrules:   R-A-1\tR-BB-22.3  \n" .
 	"tags: x  y\nneeds:  reload   config \n\n=== transcript\n> list a\nok\n";
 close $f;
 is(`$RUN --list $tmp/shared/spaced.case`,
-   "spaced\tshared\tR-A-1 R-BB-22\tx y\treload config\n",
+   "spaced\tshared\tR-A-1 R-BB-22.3\tx y\treload config\n",
    '--list: area from the folder, words normalised');
 $out = `$RUN --list runner/tests/cases/bad/crlf.case 2>&1 >/dev/null`;
 is($? >> 8, 1, '--list of a bad case exits 1');

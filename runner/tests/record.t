@@ -72,7 +72,8 @@ like($out, qr/unchanged/, 'recording again: unchanged');
 
 write_file($draft, $draft_text);
 my $varying = fake('varying', 1);
-$out = `tools/record --runner $RUN --runs 4 --driver $varying $draft 2>&1`;
+# It counts its runs in a file, which a sandboxed driver cannot keep.
+$out = `MODLIFE_SANDBOX=0 tools/record --runner $RUN --runs 4 --driver $varying $draft 2>&1`;
 isnt($? >> 8, 0, 'tools/record: runs that differ are refused');
 like($out, qr/the runs of \Q$varying\E differ \(3 of 3 against run 1\)/, '... saying how many differ');
 like($out, qr/^-event \* host-activated a\.example run=1$/m, '... showing run 1');
@@ -94,8 +95,8 @@ SKIP: {
 
 # make uncovered CASES=: only the selected cases count.
 $out = `make --no-print-directory uncovered CASES=cases/hosts/watch-every-event.case 2>&1`;
-unlike($out, qr/^R-HOST-14 /m, 'make uncovered CASES=: a rule the case names is covered');
-like($out, qr/^R-HOST-1 \(defined\): no case checks it$/m, '... one it does not name is listed');
+unlike($out, qr/^R-HOST-14\.1 /m, 'make uncovered CASES=: a clause the case names is covered');
+like($out, qr/^R-HOST-1\.1 \(defined\): no case checks it$/m, '... one it does not name is listed');
 $out = `make --no-print-directory uncovered 2>&1`;
 is($? >> 8, 0, 'make uncovered without CASES: every case, all covered') or diag($out);
 done_testing;
