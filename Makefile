@@ -17,8 +17,10 @@
 #                        if real Prosody then passes the case (tools/bless);
 #                        FORCE=1 also replaces expected lines that differ
 #   make test            -Werror build + runner self-tests + check (ref,
-#                        ref13, Prosody 0.12.3 and 13.0.1) + valgrind +
-#                        sanitize
+#                        ref13, Prosody 0.12.3 and 13.0.1) + a short
+#                        difftest + valgrind + sanitize
+#   make difftest N= SEED=   random scenarios, reference vs real Prosody,
+#                        divergences shrunk to cases (mk/difftest.mk)
 #   make valgrind        every case against the reference under memcheck,
 #                        then VALGRIND13 (the cases of version rules and of
 #                        area timers) against it in 13.0.1 mode
@@ -66,6 +68,9 @@
 #   STRICT=1                a known failure (EXPECT todo) that passes is a
 #                           failure: remove its line, so lists only shrink
 #   REPEAT=N                run the suite N times, stop at the first failure
+#   SERVER=0                IMPL=prosody: start Prosody for every case (in the
+#                           sandbox) instead of forking one start-up outside
+#                           it (adapters/prosody/README.md, "Fork server")
 #   JUNIT=FILE              make check: write JUnit XML for CI to FILE
 #                           (tools/perl/TAP/Formatter/ModlifeJUnit.pm: skips
 #                           and known failures are <skipped/>) instead of
@@ -161,7 +166,15 @@ DRIVER := $(abspath $(REF_DRIVER)) --prosody 13
 DRIVER_DEPS := $(REF_DRIVER)
 else ifeq ($(IMPL),prosody)
 DRIVER := $(abspath $(PROSODY_DRIVER))
-DRIVER_DEPS := prosody-setup
+DRIVER_DEPS := prosody-setup prosody-server
+# One Prosody start-up per run, forked for each case (adapters/prosody/
+# README.md, "Fork server"); SERVER=0 starts Prosody for every case. The
+# forked cases run in the server, outside the runner's bubblewrap sandbox
+# (our own adapter over real Prosody, not a port under test): SERVER=0
+# runs each case's Prosody sandboxed.
+ifneq ($(SERVER),0)
+CHECK_WRAP := MODLIFE_SANDBOX=0 adapters/prosody/with-server
+endif
 else ifeq ($(IMPL),prosody13)
 DRIVER := $(abspath $(PROSODY13_DRIVER))
 DRIVER_DEPS := prosody13-setup
@@ -273,7 +286,7 @@ check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
 		sum=$$(mktemp); \
-		MODLIFE_SUMMARY=$$sum $(WITHOUT_ENV) $(JUNIT_ENV) $(PROVE_ENV) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+		MODLIFE_SUMMARY=$$sum $(WITHOUT_ENV) $(JUNIT_ENV) $(PROVE_ENV) $(CHECK_WRAP) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
 			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
 			$$cases $(JUNIT_OUT) || \
 		{ $(SUMMARY); echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
@@ -336,6 +349,7 @@ test:
 	$(MAKE) check IMPL=prosody13 STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"
 	$(MAKE) check IMPL=prosody13 REPEAT=20 CASES="$(UNORDERED_CASES)"
+	$(MAKE) difftest-test
 	$(MAKE) valgrind
 	$(MAKE) sanitize
 

@@ -245,7 +245,8 @@ static void push_subtable(lua_State *L, int key)
 
 /* hook_object_event(object, event, handler, priority): record the hook as
  * event_handlers[object][event][handler] (unload removes every recorded
- * hook, R-EV-9), then object.add_handler(event, handler, priority). */
+ * hook, R-EV-9), then object.add_handler(event, handler, priority), whose
+ * results it returns (R-EV-15.3). */
 static int api_hook_object_event(lua_State *L)
 {
     /* 13.0.1 records with set(object, event, handler, true), at line 86 */

@@ -833,7 +833,9 @@ int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k)
  * object.add_handler(name, handler, priority) for any events-like object
  * (moduleapi's hook_object_event): directly for events objects of ref/,
  * through the object's own add_handler field otherwise (a wrappers
- * table, a module's own object). 'prio' may be 0.
+ * table, a module's own object). 'prio' may be 0. Leaves what the call
+ * returned on the stack and returns how many (R-EV-15.3: none for events
+ * objects, whose add_handler returns nothing).
  */
 int ml_object_add_handler(lua_State *L, int object, int name, int handler,
                           int prio, int nresults)

@@ -24,14 +24,19 @@
 ----------------------------------------------------------------------------
 
 local stderr = io.stderr
+local proto_out -- fd 3, opened by open_protocol()
+
 -- "a": reopening fd 3 through /dev/fd must not truncate a file stdout
--- was redirected to (a pipe behaves the same either way).
-local proto_out = io.open("/dev/fd/3", "a")
-if not proto_out then
-	stderr:write("modlife-prosody: no protocol stream on fd 3 (use the modlife-prosody wrapper)\n")
-	os.exit(1)
+-- was redirected to (a pipe behaves the same either way). A fork server
+-- (zygote.lua) calls this in each child, once fd 3 is the case's stream.
+local function open_protocol()
+	proto_out = io.open("/dev/fd/3", "a")
+	if not proto_out then
+		stderr:write("modlife-prosody: no protocol stream on fd 3 (use the modlife-prosody wrapper)\n")
+		os.exit(1)
+	end
+	proto_out:setvbuf("line")
 end
-proto_out:setvbuf("line")
 
 -- Once stdin is closed the driver must write nothing more (PROTOCOL.md §2).
 local output_open = true
@@ -51,14 +56,25 @@ end
 -- Arguments and paths
 ----------------------------------------------------------------------------
 
-if #arg ~= 1 then die("usage: modlife-prosody MODDIR") end
-local moddir_arg = arg[1]
+-- `--serve SOCKET`: a fork server (zygote.lua), which takes each case's
+-- MODDIR from its client after Prosody has started.
+local serve_socket
+if arg[1] == "--serve" and #arg == 2 then
+	serve_socket = arg[2]
+elseif #arg ~= 1 then
+	die("usage: modlife-prosody MODDIR | modlife-prosody --serve SOCKET")
+end
+local moddir_arg, moddir -- set by use_moddir()
+
 -- util.pluginloader coalesces repeated separators in a plugin directory;
 -- use the same spelling, so that the chunk names it builds start with it.
-local moddir = moddir_arg:gsub("//+", "/")
-if #moddir > 1 then moddir = moddir:gsub("/$", "") end
-if moddir:sub(1, 1) ~= "/" then die("MODDIR must be an absolute path: " .. moddir_arg) end
-if moddir:find(";", 1, true) then die("MODDIR must not contain ';' (Prosody's plugin path separator)") end
+local function check_moddir(dir)
+	moddir_arg = dir
+	moddir = moddir_arg:gsub("//+", "/")
+	if #moddir > 1 then moddir = moddir:gsub("/$", "") end
+	if moddir:sub(1, 1) ~= "/" then die("MODDIR must be an absolute path: " .. moddir_arg) end
+	if moddir:find(";", 1, true) then die("MODDIR must not contain ';' (Prosody's plugin path separator)") end
+end
 
 local root = os.getenv("MODLIFE_PROSODY_ROOT")
 if not root or root == "" then die("MODLIFE_PROSODY_ROOT is not set (use the modlife-prosody wrapper)") end
@@ -142,11 +158,16 @@ if RELEASE13 then require "loader" end
 ----------------------------------------------------------------------------
 
 local strip_prefixes = {}
-for _, dir in ipairs({ moddir_arg, moddir }) do
-	local prefix = dir:gsub("/$", "") .. "/"
-	local dup = false
-	for _, p in ipairs(strip_prefixes) do dup = dup or p == prefix end
-	if not dup then strip_prefixes[#strip_prefixes + 1] = prefix end
+
+-- The case's MODDIR: checked, and stripped from what is written (§5).
+local function use_moddir(dir)
+	check_moddir(dir)
+	for _, d in ipairs({ moddir_arg, moddir }) do
+		local prefix = d:gsub("/$", "") .. "/"
+		local dup = false
+		for _, p in ipairs(strip_prefixes) do dup = dup or p == prefix end
+		if not dup then strip_prefixes[#strip_prefixes + 1] = prefix end
+	end
 end
 
 -- Beyond §5: any other mention of the unpacked tree (CFG_SOURCEDIR, a path
@@ -419,8 +440,12 @@ end
 -- config file is read and nothing is stored.
 CFG_SOURCEDIR = source_dir
 -- The runner keeps MODDIR short enough that Lua never shortens a chunk
--- name "@MODDIR/mod_x.lua" (PROTOCOL.md §1).
-CFG_PLUGINDIR = moddir
+-- name "@MODDIR/mod_x.lua" (PROTOCOL.md §1). A fork server has no MODDIR
+-- yet: zygote.lua points the plugin loader at each case's in its child.
+if not serve_socket then
+	use_moddir(arg[1])
+	CFG_PLUGINDIR = moddir
+end
 
 ----------------------------------------------------------------------------
 -- The clock (PROTOCOL.md §7): util.time's `monotonic` and `now` read the
@@ -521,6 +546,17 @@ do
 	if not ok then die("Prosody failed to start: " .. tostring(err)) end
 	starting = false
 end
+
+-- How the case ends: os.exit, or the fork server's finish, which also
+-- reports the status to the client.
+local finish = os.exit
+if serve_socket then
+	local zygote = dofile((arg[0]:gsub("[^/]*$", "")) .. "zygote.lua")
+	use_moddir(zygote.serve(serve_socket)) -- returns in each child only
+	zygote.set_plugin_dir(moddir)
+	finish = zygote.finish
+end
+open_protocol()
 
 ----------------------------------------------------------------------------
 -- Commands (PROTOCOL.md §2, §4)
@@ -736,4 +772,4 @@ end
 -- to run Lua code that logs (os.exit without closing the Lua state).
 output_open = false
 proto_out:flush()
-os.exit(0, false)
+finish(0, false)
