@@ -11,8 +11,8 @@
 #                                  RELEASE=0.12 (the default): 0.12.3
 #   make difftest SEED=1 ONLY=6957 just scenario 6957 of seed 1 (a finding's
 #                                  number), MAX_SHRINK=800 to shrink harder
-#   make difftest-results          N=10000, into results/difftest.md and
-#                                  RESULTS.md, with the line coverage of
+#   make difftest-results          N=10000 on each release, into
+#                                  results/difftest.md and RESULTS.md, with the line coverage of
 #                                  ref/ by the scenarios and by the cases
 #   make difftest-coverage         just that coverage table (gcov)
 #
@@ -72,13 +72,15 @@ difftest-coverage: $(DIFFTEST_DEPS) $(COV)/modlife-ref
 		--n $(N) --seed $(SEED) --jobs $(JOBS) > $(B)/difftest/coverage.md
 	$(Q)cat $(B)/difftest/coverage.md
 
-difftest-results: $(DIFFTEST_DEPS) $(COV)/modlife-ref
+difftest-results: $(DIFFTEST_DEPS) $(COV)/modlife-ref prosody13-setup
 	$(Q)mkdir -p $(B)/difftest results
-	$(Q)rm -rf $(DIFFTEST_FINDINGS)
-	$(Q)$(MAKE) --no-print-directory difftest N=10000 SEED=$(SEED) \
+	$(Q)rm -rf $(B)/difftest/findings $(B)/difftest/findings13
+	$(Q)$(MAKE) --no-print-directory difftest N=10000 SEED=$(SEED) RELEASE=0.12 \
 		| tee $(B)/difftest/run.log; \
+	$(MAKE) --no-print-directory difftest N=10000 SEED=$(SEED) RELEASE=13 \
+		| tee $(B)/difftest/run13.log; \
 	MODLIFE_SANDBOX=0 tools/difftest/coverage --cov $(COV) --runner $(abspath $(RUNNER)) \
 		--n 2000 --seed $(SEED) --jobs $(JOBS) > $(B)/difftest/coverage.md && \
-	tools/difftest/results $(B)/difftest/run.log $(B)/difftest/coverage.md \
+	tools/difftest/results $(B)/difftest/run.log $(B)/difftest/coverage.md $(B)/difftest/run13.log \
 		> results/difftest.md.new && mv results/difftest.md.new results/difftest.md
 	$(Q)tools/assemble-results
