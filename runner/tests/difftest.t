@@ -43,6 +43,10 @@ is(Compare::step_match('unload a.example m',
 	[$ir->('k1', 1), $ir->('k1', 2), 'ok true'],
 	[$ir->('k1', 2), $ir->('k1', 1), 'ok true']), undef,
 	'items of one key in another order do not');
+my @w = ("event b.example item-removed/svc item=<table> source=<api m3\@b.example>",
+	"log b.example:m2 info wrap item-removed/k1 5 'v'", 'raise "mod_m2.lua:32: boom"');
+is(Compare::step_match('unload b.example m3', \@w, [ @w[1, 2] ]), 'R-UNLOAD-6 weak',
+	'a wrapper that raises on the first key: its line opens that key\'s run (seed 1, scenario 3295 on 13)');
 my $pos = sub { "fail false \"/usr/lib/prosody/core/moduleapi.lua:$_[0]: Unable to load required module, mod_$_[1]: x\"" };
 is(Compare::step_match('load a.example x', [$pos->(173, 'y')], [$pos->(167, 'y')]), undef,
 	'a position in Prosody\'s code on another line does not match (0.12)');

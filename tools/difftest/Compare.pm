@@ -103,7 +103,9 @@ sub key_runs {
 	while ($i < @$lines && $lines->[$i] =~ $unit_start) {
 		my $k = $1 // $2;
 		my @unit = ($lines->[$i++]);
-		push @unit, $lines->[$i++] while $i < @$lines && $lines->[$i] =~ m{^log .*(?:item-removed/|handle removed )};
+		# (A wrapper's line opens the next unit, of its own key.)
+		push @unit, $lines->[$i++] while $i < @$lines && $lines->[$i] !~ $unit_start
+			&& $lines->[$i] =~ m{^log .*(?:item-removed/|handle removed )};
 		if (defined $key && $key eq $k) { push @{ $runs[-1] }, @unit }
 		else { push @runs, [@unit]; $key = $k }
 	}
@@ -178,8 +180,11 @@ sub step_match {
 	my ($cmd, $p, $r, $release) = @_;
 	return '' if eq_lines($p, $r);
 	if (defined $release && $release ne '0.12') {
-		my $m = step_match($cmd, without_positions($p), without_positions($r));
-		return defined $m ? "positions$m" =~ s/^positions(?=.)/positions /r : undef;
+		my ($bp, $br) = (without_positions($p), without_positions($r));
+		if (!eq_lines($bp, $p) || !eq_lines($br, $r)) {
+			my $m = step_match($cmd, $bp, $br);
+			return defined $m ? "positions$m" =~ s/^positions(?=.)/positions /r : undef;
+		}
 	}
 	# A weak match (the order changed what happened) ends the comparison
 	# of the scenario: the states after it may differ (the caller stops).
