@@ -30,6 +30,10 @@ is(Compare::step_match('deactivate a.example', [@x, @y, @tail], ['log a.example:
 	'deactivate: a raise at the first unload where the other order did not raise');
 is(Compare::step_match('deactivate a.example', [$x[0], 'raise "boom"'], [@x, @y, 'raise "boom"']), undef,
 	'deactivate: but not a raise after more unloads than the other side made');
+is(Compare::step_match('deactivate a.example',
+	[$ul->('m4'), "log a.example:m2 info hook 'm4'", 'raise "m2 boom"'],
+	["log a.example:m4 info wrap 'm2'", 'raise "m4 boom"']), 'R-HOST-8 weak',
+	'deactivate: each order runs another raising handler first (both raise)');
 is(Compare::step_match('unload a.example d', [@x, @y, 'ok true'], [@y, @x, 'ok true']), 'R-DEP-10',
 	'unload: dependents in another order (R-DEP-10)');
 is(Compare::step_match('unload a.example d', [@x, @y, 'ok true'], [@y, 'log a.example:x info other', $ul->('x'), 'ok true']), undef,
