@@ -20,7 +20,8 @@
 #                        ref13, Prosody 0.12.3 and 13.0.1) + a short
 #                        difftest + valgrind + sanitize
 #   make difftest N= SEED=   random scenarios, reference vs real Prosody,
-#                        divergences shrunk to cases (mk/difftest.mk)
+#                        divergences shrunk to cases (mk/difftest.mk);
+#                        RELEASE=13: vs 13.0.1, the reference in 13 mode
 #   make valgrind        every case against the reference under memcheck,
 #                        then VALGRIND13 (the cases of version rules and of
 #                        area timers) against it in 13.0.1 mode

@@ -275,10 +275,13 @@ sub scenario {
 	return { modules => \%mods, cmds => \@cmds };
 }
 
-# The case file (commands only) for scenario S, named ID.
+# The case file (commands only) for scenario S, named ID; VERSIONS, when
+# given, is its `versions:` header (CASES.md "Versions"): the runner then
+# refuses a driver of another release.
 sub render {
-	my ($s, $id, $title, $expected) = @_;
-	my $out = "id: $id\ntitle: $title\nrules: R-EV-1\n\n";
+	my ($s, $id, $title, $expected, $versions) = @_;
+	my $out = "id: $id\ntitle: $title\nrules: R-EV-1\n"
+		. (defined $versions ? "versions: $versions\n" : '') . "\n";
 	for my $name (sort keys %{ $s->{modules} }) {
 		my @v = @{ $s->{modules}{$name} };
 		for my $i (0 .. $#v) {
