@@ -44,6 +44,9 @@
 #                        tools/mutants, mutants/README.md)
 #   make mutants MUTANTS_SAMPLE=N   ... a reproducible sample (MUTANTS_SEED)
 #   make mutants-results    make mutants into results/mutants.md, RESULTS.md
+#   make without        every case against the reference with each capability
+#                        switched off in turn (WITHOUT=X): passes or skips
+#                        (mk/without.mk)
 #   make uncovered       spec clauses that no case names (fails if any);
 #                        CASES= and the selection knobs: those cases only
 #   make rule-ids        rule ids cited in code and docs that spec/ lacks
@@ -84,6 +87,8 @@
 #   RULE=R-SHARED-3         cases naming any of these rules
 #   JOBS=N                  prove -j (default: number of cores)
 #   TIMEOUT=SECONDS         per-case timeout (default 10)
+#   WITHOUT=X,Y             make check: the reference runs with capabilities X, Y
+#                           switched off (MODLIFE_WITHOUT, ref/without.c)
 #   SANDBOX=0               run drivers without the bubblewrap sandbox (on by
 #                           default: runner/sandbox.c, README.md "Sandbox")
 #   SANDBOX_EXPOSE=DIR:DIR  more folders a sandboxed driver may read
@@ -268,6 +273,9 @@ SUMMARY = tools/summary --impl '$(IMPL)' "$$sum" $$cases; rm -f "$$sum"
 LAST_SUMMARY = if [ $$n -eq $(REPEAT) ]; then $(SUMMARY); else rm -f "$$sum"; fi
 # JUNIT=FILE: the formatter counts a passing TODO as a failure unless
 # told otherwise; the run's own verdict (STRICT) decides instead.
+# WITHOUT=X,Y: the reference runs with those capabilities switched off
+# (MODLIFE_WITHOUT, ref/without.c); other drivers may honour it too.
+WITHOUT_ENV = $(if $(WITHOUT),MODLIFE_WITHOUT='$(WITHOUT)')
 JUNIT_ENV = $(if $(JUNIT),$(if $(filter 1,$(STRICT)),,ALLOW_PASSING_TODOS=1))
 JUNIT_FLAGS = $(if $(JUNIT),--timer --formatter TAP::Formatter::ModlifeJUnit)
 JUNIT_OUT = $(if $(JUNIT),> '$(JUNIT)')
@@ -278,7 +286,7 @@ check: $(RUNNER) $(SPAWN) $(DRIVER_DEPS)
 	n=0; while [ $$n -lt $(REPEAT) ]; do n=$$((n + 1)); \
 		[ $(REPEAT) -eq 1 ] || echo "modlife: run $$n of $(REPEAT) against $(IMPL)"; \
 		sum=$$(mktemp); \
-		MODLIFE_SUMMARY=$$sum $(JUNIT_ENV) $(PROVE_ENV) $(CHECK_WRAP) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
+		MODLIFE_SUMMARY=$$sum $(WITHOUT_ENV) $(JUNIT_ENV) $(PROVE_ENV) $(CHECK_WRAP) prove -j$(JOBS) $(PROVE_FLAGS) $(JUNIT_FLAGS) \
 			$(PROVE_SOURCE) --modlifecase-option 'command=$(RUN_CMD) --driver $(DRIVER)' \
 			$$cases $(JUNIT_OUT) || \
 		{ $(SUMMARY); echo "modlife: run $$n of $(REPEAT) against $(IMPL) failed$(JUNIT_SAY)"; exit 1; }; \
@@ -308,7 +316,7 @@ list: $(RUNNER)
 	tools/select --table --runner $(RUNNER) $(SELECT_ARGS) $$cases
 
 # SELFTEST_DIRS: more self-test folders, from mk/*.mk (bench/tests/).
-selftest: $(RUNNER)
+selftest: $(RUNNER) $(REF_DRIVER)
 	$(Q)$(NEED) check
 	prove -j$(JOBS) runner/tests/ $(SELFTEST_DIRS)
 
@@ -333,8 +341,10 @@ test:
 	tools/spec-index --check
 	tools/uncovered
 	tools/rule-ids
+	tools/precision
 	$(MAKE) check IMPL=ref STRICT=1
 	$(MAKE) check IMPL=ref13 STRICT=1
+	$(MAKE) without
 	$(MAKE) check IMPL=prosody STRICT=1
 	$(MAKE) check IMPL=prosody13 STRICT=1
 	$(MAKE) check IMPL=prosody REPEAT=20 CASES="$(UNORDERED_CASES)"

@@ -50,12 +50,27 @@ static void push_concat(lua_State *L, const char *prefix, int key, int line,
     lua_concat(L, 2);
 }
 
-/* self:log(level, fmt, <nargs values on top of the stack>). */
+/* self:log(level, fmt, <nargs values on top of the stack>). With format
+ * switched off (without.c) the message is formatted here, as Prosody's
+ * moduleapi wrote it: its wording stays part of the semantics, only a
+ * module's own formatting is left to the port. */
 static void self_log(lua_State *L, const char *level, enum ml_token fmt,
                      int nargs)
 {
+    struct ml *ml = ml_self(L);
     int first = lua_gettop(L) - nargs + 1;
 
+    if (!ml_has(ml, ML_CAP_FORMAT)) {
+        lua_pushcfunction(L, ml_format);
+        ml_push_token(L, fmt);
+        lua_rotate(L, first, 2);
+        lua_call(L, nargs + 1, 1);
+        lua_pushstring(L, level);
+        lua_pushliteral(L, "%s");
+        lua_rotate(L, first, 2);
+        ml_method_call(L, 1, "log", 3, 0);
+        return;
+    }
     lua_pushstring(L, level);
     ml_push_token(L, fmt);
     lua_rotate(L, first, 2);
@@ -896,7 +911,7 @@ static int dep_reloaded(lua_State *L)
     lua_gettable(L, 3);
     if (!lua_toboolean(L, -1))
         return 0;
-    lua_getfield(L, 2, "reloading");
+    lua_getfield(L, 2, ml_reloading_field(ml));
     if (lua_toboolean(L, -1))
         return 0;
     lua_settop(L, 2);
@@ -1793,8 +1808,10 @@ void ml_api_new(lua_State *L, struct ml *ml, int host, int name, int state)
     push_new_tracking(L);
     lua_setfield(L, base + 3, "event_handlers");
     lua_pushboolean(L, state && lua_toboolean(L, state));
-    lua_setfield(L, base + 3, "reloading");
-    if (state && lua_toboolean(L, state) && !lua_isboolean(L, state)) {
+    lua_setfield(L, base + 3, ml_reloading_field(ml));
+    /* reload-state switched off (without.c): no saved_state. */
+    if (state && lua_toboolean(L, state) && !lua_isboolean(L, state) &&
+        ml_has(ml, ML_CAP_RELOAD_STATE)) {
         lua_pushvalue(L, state);
         lua_setfield(L, base + 3, "saved_state");
     }

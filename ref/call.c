@@ -108,6 +108,11 @@ void ml_method_call(lua_State *L, int obj, const char *method, int nargs,
     int first = lua_gettop(L) - nargs + 1;
 
     lua_getfield(L, obj, method);
+    if (lua_isnil(L, -1)) {
+        /* A method of a switched-off capability (without.c). */
+        lua_pop(L, 1);
+        ml_without_method(L, method);
+    }
     lua_pushvalue(L, obj);
     lua_rotate(L, first, 2);
     lua_call(L, nargs + 1, nresults);

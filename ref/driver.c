@@ -25,8 +25,9 @@
 /* The capabilities announced in the greeting (PROTOCOL.md §1): the parts
  * of Prosody's module system that libmodlife implements. */
 #define CAPABILITIES \
-    "config reload depends items status shared-data wrappers components " \
-    "start timers"
+    "config reload depends items host-items status shared-data wrappers " \
+    "components unhook meta reload-state auth-providers format hook-tag " \
+    "context start timers"
 #define MAX_LINE 65536                      /* bytes, without the newline */
 #define MAX_WORDS (MAX_LINE / 2 + 1)
 /* Exit status when memory runs out before the greeting: no state to go
@@ -414,6 +415,26 @@ static const char *check_command(char **words, int count)
     return "unknown command";
 }
 
+/* A well-formed command of a capability switched off with MODLIFE_WITHOUT
+ * (ref/without.c): config, a component_module option, reload, start,
+ * advance. NULL when the command is available, else the reason for "bad". */
+static const char *check_available(const struct driver *d, char **words)
+{
+    if (strcmp(words[0], "config") == 0 && ml_lacks(d->ml, "config"))
+        return "config: capability switched off";
+    if (strcmp(words[0], "config") == 0 &&
+        strcmp(words[2], "component_module") == 0 &&
+        ml_lacks(d->ml, "components"))
+        return "components: capability switched off";
+    if (strcmp(words[0], "reload") == 0 && ml_lacks(d->ml, "reload"))
+        return "reload: capability switched off";
+    if (strcmp(words[0], "start") == 0 && ml_lacks(d->ml, "start"))
+        return "start: capability switched off";
+    if (strcmp(words[0], "advance") == 0 && ml_lacks(d->ml, "timers"))
+        return "timers: capability switched off";
+    return NULL;
+}
+
 /* Split 'line' in place on single spaces. Returns the number of words,
  * or -1 when a word is empty (two spaces, or a space at either end). */
 static int split(char *line, char **words)
@@ -536,6 +557,61 @@ static bool setup_injection(bool *count)
     return true;
 }
 
+/* Switch off the capabilities named in MODLIFE_WITHOUT (words separated
+ * by commas or spaces; ref/without.c). Returns 0, or the exit status
+ * after saying why on stderr: 2 for a word that is not a capability,
+ * EXIT_NOMEM when memory ran out. */
+static int setup_without(struct ml *ml)
+{
+    const char *s = getenv("MODLIFE_WITHOUT");
+    char word[64];
+    size_t n;
+
+    while (s && *s) {
+        n = strcspn(s, ", ");
+        if (n > 0) {
+            int status = ML_EINVAL;
+
+            if (n < sizeof(word)) {
+                memcpy(word, s, n);
+                word[n] = '\0';
+                status = ml_without(ml, word);
+            }
+            if (status != ML_OK) {
+                fprintf(stderr, "modlife-ref: MODLIFE_WITHOUT: %s '%.*s'\n",
+                        status == ML_ENOMEM ? "out of memory at"
+                                            : "not a capability:",
+                        (int)(n > 60 ? 60 : n), s);
+                return status == ML_ENOMEM ? EXIT_NOMEM : 2;
+            }
+        }
+        s += n;
+        s += strspn(s, ", ");
+    }
+    return 0;
+}
+
+/* The greeting: the protocol version, the capabilities less those
+ * switched off, and the release word for 13.0.1 (PROTOCOL.md §1). */
+static void greet(const struct driver *d, enum ml_release release)
+{
+    const char *s = CAPABILITIES;
+
+    fprintf(protocol, "modlife %d", PROTOCOL_VERSION);
+    while (*s) {
+        size_t n = strcspn(s, " ");
+        char word[64];
+
+        memcpy(word, s, n);
+        word[n] = '\0';
+        if (!ml_lacks(d->ml, word))
+            fprintf(protocol, " %s", word);
+        s += n;
+        s += strspn(s, " ");
+    }
+    fprintf(protocol, "%s\n", release == ML_RELEASE_13 ? " prosody=13" : "");
+}
+
 /* Run one command line and write its output. */
 static void run_line(struct driver *d, char *line, char **words)
 {
@@ -545,6 +621,8 @@ static void run_line(struct driver *d, char *line, char **words)
     int status, count = split(line, words);
 
     reason = count < 0 ? "empty word" : check_command(words, count);
+    if (!reason)
+        reason = check_available(d, words);
     if (reason) {
         fprintf(protocol, "bad %s\n", reason);
         return;
@@ -658,8 +736,11 @@ int main(int argc, char **argv)
         ml_free(d.ml);
         return nomem ? EXIT_NOMEM : 1;
     }
-    fprintf(protocol, "modlife %d %s%s\n", PROTOCOL_VERSION, CAPABILITIES,
-            release == ML_RELEASE_13 ? " prosody=13" : "");
+    if ((status = setup_without(d.ml)) != 0) {
+        ml_free(d.ml);
+        return status;
+    }
+    greet(&d, release);
     fflush(protocol);
     serve(&d, stdin);
     fclose(protocol);

@@ -26,10 +26,13 @@ static void push_fail(lua_State *L, enum ml_token token)
     ml_push_token(L, token);
 }
 
-/* api:set_status(type, <token>[, override = false]) on the api at 'api'. */
+/* api:set_status(type, <token>[, override = false]) on the api at 'api';
+ * nothing with status switched off (without.c). */
 static void set_status(lua_State *L, int api, const char *type,
                        enum ml_token message, bool override_false)
 {
+    if (!ml_has(ml_self(L), ML_CAP_STATUS))
+        return;
     lua_pushstring(L, type);
     ml_push_token(L, message);
     if (override_false)
@@ -116,7 +119,7 @@ static void load_full_finish(lua_State *L, struct ml *ml, int host,
     if (body_ok) {
         /* R-LOAD-12 */
         lua_pushnil(L);
-        lua_setfield(L, api, "reloading");
+        lua_setfield(L, api, ml_reloading_field(ml));
         lua_pushnil(L);
         lua_setfield(L, api, "saved_state");
         lua_getfield(L, api, "host");               /* base+5 */
@@ -654,7 +657,7 @@ static void do_reload(lua_State *L, struct ml *ml, int host, int name)
     }
     lua_getfield(L, mod, "module");
     lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "reloading");
+    lua_setfield(L, -2, ml_reloading_field(ml));
     lua_settop(L, saved);
     do_unload(L, ml, host, name);
     lua_settop(L, saved);
@@ -702,12 +705,12 @@ void ml_lc_reload(lua_State *L, struct ml *ml, int host, int name)
                         "attempt to index a nil value (field '?')");
         lua_getfield(L, -1, "module");
         lua_pushboolean(L, 1);
-        lua_setfield(L, -2, "reloading");
+        lua_setfield(L, -2, ml_reloading_field(ml));
         lua_settop(L, base + 2);
         fire_lifecycle(L, ml, host, "module-reloaded", name, host);
         lua_getfield(L, base + 1, "module");
         lua_pushnil(L);
-        lua_setfield(L, -2, "reloading");
+        lua_setfield(L, -2, ml_reloading_field(ml));
         lua_settop(L, base + 2);
         return;
     }

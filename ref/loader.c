@@ -384,11 +384,16 @@ int ml_loader_load_code(lua_State *L, struct ml *ml, int name, int env)
         content = lua_tolstring(L, base + 5, &len);
         if (!content)
             luaL_error(L, "attempt to index a nil value (local 'content')");
-        push_metadata(L, content, len);                 /* base + 6 */
-        if (other_lua(L, ml, base + 6) ||
-            lists_feature(L, ml, base + 6, "conflicts", true) ||
-            lists_feature(L, ml, base + 6, "requires", false))
-            continue;
+        if (!ml_has(ml, ML_CAP_META)) {
+            /* switched off (without.c): "--%" lines are comments */
+            lua_pushnil(L);                             /* base + 6 */
+        } else {
+            push_metadata(L, content, len);             /* base + 6 */
+            if (other_lua(L, ml, base + 6) ||
+                lists_feature(L, ml, base + 6, "conflicts", true) ||
+                lists_feature(L, ml, base + 6, "requires", false))
+                continue;
+        }
         push_chunkname(L, ml, base + 2);                /* base + 7 */
         status = compile(L, ml, base + 5, base + 7, env);
         if (status != LUA_OK) {

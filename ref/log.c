@@ -44,7 +44,9 @@ static int logger(lua_State *L)
     if (lua_gettop(L) < 2)
         lua_settop(L, 2);
     top = lua_gettop(L);
-    lua_pushcfunction(L, ml_format);
+    /* format switched off: a port's plain formatting (without.c). */
+    lua_pushcfunction(L, ml_has(ml, ML_CAP_FORMAT) ? ml_format
+                                                   : ml_format_plain);
     for (arg = 2; arg <= top; arg++)
         lua_pushvalue(L, arg);
     if ((status = lua_pcall(L, top - 1, 1, 0)) != LUA_OK) {

@@ -155,5 +155,6 @@ int ml_open_modulemanager(lua_State *L)
 
     lua_createtable(L, 0, 9);
     luaL_setfuncs(L, functions, 0);
+    ml_without_manager(L, ml_self(L), lua_gettop(L));
     return 1;
 }

@@ -24,6 +24,7 @@
  *   set.c        util.set (get_option_set, a host's module list)
  *   array.c      util.array (get_option_array)
  *   render.c     protocol rendering, normalisation and escaping
+ *   without.c    capabilities switched off (make check WITHOUT=X)
  *
  * Unless a comment says otherwise, functions taking a lua_State run in
  * protected mode (inside one of the entry points of state.c) and may
@@ -99,7 +100,27 @@ struct ml {
     lua_Integer timer_seq;      /* timer ids and arming order */
     int ref_timers;             /* id -> { fn, due = time, seq = order } */
     int ref_ready;              /* 13.0.1: ready callbacks kept until start */
+    unsigned lacks;             /* without.c: switched-off capabilities, bit
+                                 * per enum ml_capability */
 };
+
+/* ---- without.c ---- */
+
+/* The capabilities of PROTOCOL.md §1 that ml_without can switch off. */
+enum ml_capability {
+    ML_CAP_CONFIG, ML_CAP_RELOAD, ML_CAP_DEPENDS, ML_CAP_ITEMS,
+    ML_CAP_HOST_ITEMS, ML_CAP_STATUS, ML_CAP_SHARED_DATA, ML_CAP_WRAPPERS,
+    ML_CAP_COMPONENTS, ML_CAP_UNHOOK, ML_CAP_META, ML_CAP_RELOAD_STATE,
+    ML_CAP_AUTH_PROVIDERS, ML_CAP_FORMAT, ML_CAP_HOOK_TAG, ML_CAP_CONTEXT,
+    ML_CAP_START, ML_CAP_TIMERS,
+    ML_CAP_COUNT
+};
+
+bool ml_has(const struct ml *ml, enum ml_capability cap);
+void ml_without_manager(lua_State *L, struct ml *ml, int t);
+void ml_without_method(lua_State *L, const char *method);
+const char *ml_reloading_field(const struct ml *ml);
+int ml_format_plain(lua_State *L);
 
 /* ---- call.c ---- */
 

@@ -145,6 +145,16 @@ int ml_config(struct ml *ml, const char *host, const char *key, int value);
 const char *const *ml_autoload_modules(void);
 
 /*
+ * Switch capability 'word' of spec/PROTOCOL.md §1 off (ref/without.c):
+ * from then on that part of the API is absent for module code. Call it
+ * after ml_new, before the first operation. Returns ML_OK, ML_EINVAL for
+ * a word that is not a capability, or ML_ENOMEM. ml_lacks tells whether
+ * a word was switched off (false for a word that is not a capability).
+ */
+int ml_without(struct ml *ml, const char *word);
+int ml_lacks(const struct ml *ml, const char *word);
+
+/*
  * Allocation-failure injection, for tests of the out-of-memory paths
  * (tools/oom). Every allocation request of the library that may fail (its
  * C allocations, and Lua's except shrinks) is numbered from 1, process-

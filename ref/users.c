@@ -163,6 +163,8 @@ static int on_host_activated(lua_State *L)
     struct ml_host *h;
     int events, session;
 
+    if (!ml_has(ml, ML_CAP_AUTH_PROVIDERS))
+        return 0;   /* switched off (without.c): no usermanager */
     lua_settop(L, 1);
     ml_config_get_field(L, ml, 1, "authorization");
     if (!lua_toboolean(L, 2)) {

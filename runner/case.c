@@ -86,8 +86,10 @@ bool mlr_is_result_line(const char *line)
  * against every driver, silently.
  */
 static const char *const capabilities[] = {
-	"config", "reload", "depends", "items", "status", "shared-data",
-	"wrappers", "components", "start", "timers",
+	"config", "reload", "depends", "items", "host-items", "status",
+	"shared-data", "wrappers", "components", "unhook", "meta",
+	"reload-state", "auth-providers", "format", "hook-tag", "context",
+	"start", "timers",
 };
 
 /* Is the n bytes at word a capability of the protocol? */

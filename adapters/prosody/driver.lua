@@ -95,7 +95,9 @@ end
 -- system that protocol 1 names, and the server's start and its timers
 -- (`start`, `advance`). 13.0.1 says which release it is (`prosody=13`);
 -- no version word means 0.12.
-local VERSION_LINE = "modlife 1 config reload depends items status shared-data wrappers components start timers"
+local VERSION_LINE = "modlife 1 config reload depends items host-items status shared-data"
+	.. " wrappers components unhook meta reload-state auth-providers format"
+	.. " hook-tag context start timers"
 	.. (RELEASE13 and " prosody=13" or "")
 
 -- The autoloaded modules (core/modulemanager.lua, autoload_modules; 0.12.3

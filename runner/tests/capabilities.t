@@ -13,7 +13,8 @@ use Test::More;
 
 my $case = case_file('needs');
 my $log = log_file('basic');
-my $all = 'config reload depends items status shared-data wrappers components';
+my $all = 'config reload depends items host-items status shared-data wrappers '
+	. 'components unhook meta reload-state auth-providers format hook-tag context start timers';
 
 my $r = expect_pass('a driver announcing exactly what the case needs runs it',
 	driver => [ driver('announce'), 'items reload', 0, $log ], case => $case);
