@@ -44,17 +44,22 @@ static void push_paths(lua_State *L, struct ml *ml)
 }
 
 /* Set the plain fields of Prosody's 'prosody' global (on top of the
- * stack) that a module might read: version, platform, process type, the
- * (empty) session tables, also as the deprecated globals bare_sessions
- * and full_sessions. */
-static void push_process_fields(lua_State *L)
+ * stack) that a module might read: version (the release followed),
+ * platform, process type, the (empty) session tables, also as the
+ * deprecated globals bare_sessions, full_sessions and incoming_s2s (the
+ * last set by s2smanager, which a running server has loaded;
+ * R-PERHOST-11). */
+static void push_process_fields(lua_State *L, const struct ml *ml)
 {
     static const char *const tables[] = {
         "bare_sessions", "full_sessions", "incoming_s2s", NULL
     };
     const char *const *name;
 
-    lua_pushliteral(L, "0.12.3");
+    if (ml->release13)
+        lua_pushliteral(L, "13.0.1");
+    else
+        lua_pushliteral(L, "0.12.3");
     lua_setfield(L, -2, "version");
     lua_pushliteral(L, "posix");
     lua_setfield(L, -2, "platform");
@@ -62,10 +67,8 @@ static void push_process_fields(lua_State *L)
     lua_setfield(L, -2, "process_type");
     for (name = tables; *name; name++) {
         lua_newtable(L);
-        if (strcmp(*name, "incoming_s2s") != 0) {
-            lua_pushvalue(L, -1);
-            lua_setglobal(L, *name);
-        }
+        lua_pushvalue(L, -1);
+        lua_setglobal(L, *name);
         lua_setfield(L, -2, *name);
     }
 }
@@ -248,7 +251,7 @@ void ml_startup_prosody(lua_State *L, struct ml *ml, int events)
     lua_setfield(L, prosody, "hosts");
     push_paths(L, ml);
     lua_setfield(L, prosody, "paths");
-    push_process_fields(L);
+    push_process_fields(L, ml);
     lua_pushvalue(L, prosody);
     lua_setglobal(L, "prosody");
     /* _G.log: Prosody's "general" logger, which is no module's (its

@@ -142,10 +142,13 @@ static void push_handler(lua_State *L, struct ml *ml, int host, int session,
 static void prefix_name(lua_State *L, const char *prefix, int line,
                         const char *local)
 {
-    if (!lua_isstring(L, -1) &&
-        luaL_getmetafield(L, -1, "__concat") == LUA_TNIL)
-        ml_raise_at(L, ML_SRC_USERMANAGER, line, "attempt to concatenate a "
-                    "%s value (local '%s')", luaL_typename(L, -1), local);
+    if (!lua_isstring(L, -1)) {
+        if (luaL_getmetafield(L, -1, "__concat") == LUA_TNIL)
+            ml_raise_at(L, ML_SRC_USERMANAGER, line, "attempt to concatenate "
+                        "a %s value (local '%s')", luaL_typename(L, -1),
+                        local);
+        lua_pop(L, 1);      /* the __concat found: lua_concat calls it */
+    }
     lua_pushstring(L, prefix);
     lua_insert(L, -2);
     lua_concat(L, 2);
