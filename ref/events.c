@@ -831,18 +831,19 @@ int ml_events_fire_end(lua_State *L, lua_KContext ctx, lua_KFunction k)
 
 /*
  * object.add_handler(name, handler, priority) for any events-like object
- * (moduleapi's hook_object_event): directly for events objects of ref/,
- * through the object's own add_handler field otherwise (a wrappers
- * table, a module's own object). 'prio' may be 0. Leaves what the call
- * returned on the stack and returns how many (R-EV-15.3: none for events
- * objects, whose add_handler returns nothing).
+ * (moduleapi's hook_object_event): through the object's add_handler
+ * field, as Prosody calls it, for every table, events objects included,
+ * since module code may have replaced that field (R-EV-15.6); directly
+ * only for a core, which Lua code never holds. 'prio' may be 0. Leaves
+ * what the call returned on the stack and returns how many (R-EV-15.3:
+ * none for an events object's own add_handler).
  */
 int ml_object_add_handler(lua_State *L, int object, int name, int handler,
                           int prio, int nresults)
 {
     int top = lua_gettop(L);
 
-    if (ml_events_is(L, object)) {
+    if (luaL_testudata(L, object, EVENTS_MT)) {
         ml_events_add(L, object, name, handler, prio);
         return 0;                   /* util.events' add_handler returns nothing */
     }
@@ -863,7 +864,7 @@ int ml_object_remove_handler(lua_State *L, int object, int name, int handler,
 {
     int top = lua_gettop(L);
 
-    if (ml_events_is(L, object)) {
+    if (luaL_testudata(L, object, EVENTS_MT)) {
         ml_events_remove(L, object, name, handler);
         return 0;
     }

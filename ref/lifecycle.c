@@ -266,7 +266,7 @@ static void do_load(lua_State *L, struct ml *ml, int host, int name,
         struct ml_host *h = ml_host_at(L, ml, host);
 
         if (!h)
-            ml_raise_at(L, ML_SRC_MODULEMANAGER, 179,
+            ml_raise_at(L, ML_SRC_MODULEMANAGER, ml->release13 ? 192 : 179,
                         "attempt to index a nil value (field '?')");
         ml_modmap_link(L, ml, host, h->modules);
         map = h->modules;

@@ -120,8 +120,12 @@ struct ml_modmap *ml_modmap_check(lua_State *L, struct ml *ml, int host,
 {
     struct ml_modmap *map = ml_modmap_at(L, ml, host);
 
+    /* 'line' is 0.12.3's; in 13.0.1's modulemanager.lua the accesses
+     * at 167-290 sit 13 lines further down and the one at 298 (a failed
+     * load) at 315 (R-HOSTILE-8). */
     if (!map)
-        ml_raise_at(L, ML_SRC_MODULEMANAGER, line,
+        ml_raise_at(L, ML_SRC_MODULEMANAGER,
+                    !ml->release13 ? line : line == 298 ? 315 : line + 13,
                     "attempt to index a nil value (field '%s')", field);
     return map;
 }
