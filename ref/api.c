@@ -160,16 +160,7 @@ static int api_fire_event_k(lua_State *L, int status, lua_KContext ctx)
 static void push_new_tracking(lua_State *L)
 {
     lua_newtable(L);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, TRACKING_KEY) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_createtable(L, 0, 1);
-        lua_pushliteral(L, "k");
-        lua_setfield(L, -2, "__mode");
-        lua_setmetatable(L, -2);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, TRACKING_KEY);
-    }
+    ml_push_weak_keyed(L, TRACKING_KEY);
     lua_pushvalue(L, -2);
     lua_pushboolean(L, 1);
     lua_rawset(L, -3);

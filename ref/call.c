@@ -258,6 +258,22 @@ void ml_check_registry(lua_State *L, int idx, int type, const char *what)
                    what, lua_typename(L, type), luaL_typename(L, idx));
 }
 
+/* Push registry[key], a weak-keyed table the library uses as a set or
+ * map of Lua values it made, creating it on first use. */
+void ml_push_weak_keyed(lua_State *L, const char *key)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE)
+        return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, key);
+}
+
 /* Push registry[ref], a value of type 'type' that the library stored
  * with luaL_ref, checked (ml_check_registry). */
 void ml_push_ref(lua_State *L, int ref, int type)

@@ -1032,16 +1032,7 @@ static void push_object(lua_State *L, int core)
     set_bound(L, object, "add_handler", lua_add_wrapper);
     set_bound(L, object, "remove_handler", lua_remove_wrapper);
     lua_setfield(L, -2, "wrappers");
-    if (lua_getfield(L, LUA_REGISTRYINDEX, CORES_KEY) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_createtable(L, 0, 1);
-        lua_pushliteral(L, "k");
-        lua_setfield(L, -2, "__mode");
-        lua_setmetatable(L, -2);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, CORES_KEY);
-    }
+    ml_push_weak_keyed(L, CORES_KEY);
     lua_pushvalue(L, object);
     lua_pushvalue(L, core);
     lua_rawset(L, -3);

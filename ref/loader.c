@@ -162,6 +162,21 @@ static bool is_core_feature(const struct ml *ml, const char *s, size_t n)
     return false;
 }
 
+/* The next word of a "--%" list, whose words are separated by commas and
+ * spaces: skips separators from *i, leaves *i after the word and returns
+ * where it starts (the word is empty at the end of the list). */
+static size_t next_word(const char *s, size_t len, size_t *i)
+{
+    size_t start;
+
+    while (*i < len && (s[*i] == ',' || s[*i] == ' '))
+        (*i)++;
+    start = *i;
+    while (*i < len && s[*i] != ',' && s[*i] != ' ')
+        (*i)++;
+    return start;
+}
+
 /* Whether the metadata field 'key' of the table at 'meta' lists a word
  * (separated by commas and spaces) whose presence among the core
  * features equals 'present'. */
@@ -175,13 +190,8 @@ static bool lists_feature(lua_State *L, const struct ml *ml, int meta,
     lua_getfield(L, meta, key);
     s = lua_tolstring(L, -1, &len);
     while (s && i < len && !found) {
-        size_t start;
+        size_t start = next_word(s, len, &i);
 
-        while (i < len && (s[i] == ',' || s[i] == ' '))
-            i++;
-        start = i;
-        while (i < len && s[i] != ',' && s[i] != ' ')
-            i++;
         if (i > start && is_core_feature(ml, s + start, i - start) == present)
             found = true;
     }
@@ -204,13 +214,8 @@ static bool other_lua(lua_State *L, const struct ml *ml, int meta)
     s = lua_tolstring(L, -1, &len);
     present = s != NULL;
     while (s && i < len && !listed) {
-        size_t start;
+        size_t start = next_word(s, len, &i);
 
-        while (i < len && (s[i] == ',' || s[i] == ' '))
-            i++;
-        start = i;
-        while (i < len && s[i] != ',' && s[i] != ' ')
-            i++;
         listed = i - start == sizeof(version) - 1 &&
                  memcmp(s + start, version, i - start) == 0;
     }

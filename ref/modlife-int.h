@@ -136,6 +136,7 @@ struct ml *ml_self(lua_State *L);
 int ml_upvalue(lua_State *L, int i, int type, const char *name);
 void ml_check_registry(lua_State *L, int idx, int type, const char *what);
 void ml_push_ref(lua_State *L, int ref, int type);
+void ml_push_weak_keyed(lua_State *L, const char *key);
 bool ml_is_star(lua_State *L, int idx);
 
 /* ---- sort.c ---- */
